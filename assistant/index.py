@@ -1,0 +1,330 @@
+"""The index folder: plain files that know the model that built them.
+
+    embeddings/
+      manifest.json            model, dimension, per-document hashes, file checksums
+      documents-<gen>.jsonl    one line per document: metadata and extracted text
+      clauses-<gen>.jsonl      one line per clause, in vector order
+      vectors-<gen>.faiss      FAISS flat inner-product index of the clause vectors
+
+A build writes a new generation of files, then replaces manifest.json atomically (it is
+written last), then removes the old generation: a crash at any point leaves a complete
+index. Loading checks every file against the manifest's SHA-256. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DocumentError, IndexError_
+from .loaders import file_hash, list_documents, load_document
+from .split import split_document
+from .types import Clause, Document
+
+__all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VERSION"]
+
+FORMAT_VERSION = 1
+SPLITTER_VERSION = 3  # bump when split.py changes how clauses are cut: forces re-splitting
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class IndexData:
+    model: str
+    dim: int
+    documents: dict[str, Document]
+    clauses: list[Clause]
+    vectors: np.ndarray  # (n_clauses, dim) float32, L2-normalised
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    embedded_clauses: int = 0
+    total_clauses: int = 0
+    seconds: float = 0.0
+    rebuilt_because: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        n_docs = len(self.added) + len(self.updated) + len(self.unchanged)
+        parts = [f"{self.total_clauses} clauses from {n_docs} documents"]
+        if self.added:
+            parts.append(f"added {len(self.added)}")
+        if self.updated:
+            parts.append(f"updated {len(self.updated)}")
+        if self.removed:
+            parts.append(f"removed {len(self.removed)}")
+        parts.append(f"embedded {self.embedded_clauses} clauses in {self.seconds:.1f} s")
+        if self.skipped:
+            parts.append(f"skipped {len(self.skipped)} unreadable file(s)")
+        return ", ".join(parts)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(vectors)
+    faiss.write_index(index, str(path))
+
+
+def _read_vectors(path: Path) -> np.ndarray:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if index.ntotal == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    return faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d).copy()
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise IndexError_(f"the index manifest {path} is unreadable") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise IndexError_(f"the index in {index_dir} has an unknown format")
+    return manifest
+
+
+def load_index(index_dir: Path, model: str | None = None) -> IndexData:
+    """Load and verify an index folder. Raises IndexError_ with the reason if it cannot be used."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexError_(f"no index in {index_dir}")
+    if model is not None and manifest.get("model") != model:
+        raise IndexError_(
+            f"the index in {index_dir} was built with model {manifest.get('model')!r}, not {model!r}"
+        )
+    files = manifest.get("files", {})
+    for role in ("documents", "clauses", "vectors"):
+        name = files.get(role, {}).get("name", "")
+        path = index_dir / name
+        if not name or not path.is_file():
+            raise IndexError_(f"the index file {name or role} is missing from {index_dir}")
+        if _sha256(path) != files[role].get("sha256"):
+            raise IndexError_(f"the index file {name} is damaged (checksum mismatch)")
+    try:
+        docs = [Document(**d) for d in _read_jsonl(index_dir / files["documents"]["name"])]
+        clauses = [Clause.from_json(d) for d in _read_jsonl(index_dir / files["clauses"]["name"])]
+        vectors = _read_vectors(index_dir / files["vectors"]["name"])
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexError_(f"the index in {index_dir} is unreadable ({type(exc).__name__})") from None
+    if len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim")):
+        raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
+    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors)
+
+
+def _doc_key(doc_sha: str) -> str:
+    return f"{doc_sha}:{SPLITTER_VERSION}"
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder,
+    max_file_bytes: int = 20 * 1024 * 1024,
+    progress: Callable[[str, float], None] | None = None,
+    previous: IndexData | None = None,
+) -> tuple[IndexData, BuildReport]:
+    """Bring the index in `index_dir` up to date with `corpus_dir`, embedding only what changed.
+
+    Unreadable documents are skipped and reported; the rest of the index is kept.
+    """
+    t0 = time.perf_counter()
+    report = BuildReport()
+    say = progress or (lambda msg, frac: None)
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    old: IndexData | None = previous
+    if old is None:
+        try:
+            old = load_index(index_dir, model=embedder.name)
+        except IndexError_ as exc:
+            if read_manifest_safely(index_dir) is not None:
+                report.rebuilt_because = str(exc)
+            old = None
+    if old is not None and old.model != embedder.name:
+        report.rebuilt_because = f"the index was built with model {old.model!r}, not {embedder.name!r}"
+        old = None
+    old_keys = {}
+    if old is not None:
+        manifest = read_manifest_safely(index_dir) or {}
+        old_keys = {k: v.get("key") for k, v in manifest.get("documents", {}).items()}
+    old_rows: dict[str, list[int]] = {}
+    if old is not None:
+        for row, c in enumerate(old.clauses):
+            old_rows.setdefault(c.doc_id, []).append(row)
+
+    paths = list_documents(corpus_dir)
+    docs: list[Document] = []
+    keys: dict[str, str] = {}
+    parts: list[tuple[list[Clause], np.ndarray | None]] = []
+    todo: list[int] = []  # positions in parts that need embedding
+    for n, path in enumerate(paths):
+        say(f"reading {path.name}", 0.1 * n / max(len(paths), 1))
+        try:
+            key = _doc_key(file_hash(path))
+        except OSError as exc:
+            report.skipped[path.name] = f"{path.name} cannot be read ({exc.strerror})"
+            continue
+        stem = path.stem
+        if stem in keys:
+            report.skipped[path.name] = f"{path.name}: another file is already named {stem}"
+            continue
+        if old is not None and old_keys.get(stem) == key and stem in old.documents:
+            rows = old_rows.get(stem, [])
+            docs.append(old.documents[stem])
+            parts.append(([old.clauses[r] for r in rows], old.vectors[rows] if rows else None))
+            report.unchanged.append(stem)
+        else:
+            try:
+                doc = load_document(path, max_bytes=max_file_bytes)
+            except DocumentError as exc:
+                report.skipped[path.name] = str(exc)
+                continue
+            docs.append(doc)
+            parts.append((split_document(doc), None))
+            todo.append(len(parts) - 1)
+            (report.updated if old is not None and stem in old.documents else report.added).append(stem)
+        keys[stem] = key
+    if old is not None:
+        report.removed = sorted(set(old.documents) - set(keys))
+
+    dim = None
+    texts = []
+    for pos in todo:
+        doc = docs[pos]
+        texts.extend(c.indexed_text(doc.title) for c in parts[pos][0])
+    new_vectors = _embed_in_batches(embedder, texts, say) if texts else None
+    report.embedded_clauses = len(texts)
+    offset = 0
+    for pos in todo:
+        n = len(parts[pos][0])
+        parts[pos] = (parts[pos][0], new_vectors[offset : offset + n] if n else None)
+        offset += n
+
+    clauses = [c for cl, _ in parts for c in cl]
+    vec_parts = [v for _, v in parts if v is not None and len(v)]
+    if vec_parts:
+        vectors = np.ascontiguousarray(np.vstack(vec_parts), dtype=np.float32)
+        dim = vectors.shape[1]
+    else:
+        dim = old.dim if old is not None else embedder.dim
+        vectors = np.zeros((0, dim), dtype=np.float32)
+    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors)
+    report.total_clauses = len(clauses)
+    if report.changed or old is None or report.rebuilt_because:
+        say("writing index", 0.95)
+        _write_generation(index_dir, data, keys)
+    report.seconds = time.perf_counter() - t0
+    say("done", 1.0)
+    return data, report
+
+
+def read_manifest_safely(index_dir: Path) -> dict | None:
+    try:
+        return read_manifest(index_dir)
+    except IndexError_:
+        return {}
+
+
+def _embed_in_batches(embedder, texts: list[str], say) -> np.ndarray:
+    batch = 256
+    out = []
+    for i in range(0, len(texts), batch):
+        say(f"embedding clauses {i + 1}-{min(i + batch, len(texts))} of {len(texts)}",
+            0.1 + 0.85 * i / len(texts))
+        out.append(np.asarray(embedder.embed_passages(texts[i : i + batch]), dtype=np.float32))
+    return np.vstack(out)
+
+
+def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) -> None:
+    gen = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    names = {
+        "documents": f"documents-{gen}.jsonl",
+        "clauses": f"clauses-{gen}.jsonl",
+        "vectors": f"vectors-{gen}.faiss",
+    }
+    docs_rows = [d.__dict__ for d in data.documents.values()]
+    _write_atomic(index_dir / names["documents"], lambda p: _write_jsonl(p, docs_rows))
+    _write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
+    _write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data.vectors))
+    counts = Counter(c.doc_id for c in data.clauses)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": data.model,
+        "dim": data.dim,
+        "splitter_version": SPLITTER_VERSION,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "documents": {
+            d.doc_id: {"file": d.file, "sha256": d.sha256, "key": keys[d.doc_id], "title": d.title,
+                       "clauses": counts[d.doc_id]}
+            for d in data.documents.values()
+        },
+        "files": {role: {"name": name, "sha256": _sha256(index_dir / name)} for role, name in names.items()},
+    }
+    _write_atomic(
+        index_dir / MANIFEST,
+        lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"),
+    )
+    keep = set(names.values()) | {MANIFEST}
+    for path in index_dir.iterdir():
+        if path.name not in keep and path.name.split("-")[0] in ("documents", "clauses", "vectors"):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,291 @@
+"""Load documents from files: one small reader per format, picked from a table.
+
+Every reader returns the document's text; offsets of clauses point into that text.
+For .txt the text is the file's content exactly (no newline translation). Formats with
+markup (md, html, docx) become light Markdown (``# heading``, ``- item``, paragraphs
+separated by blank lines) so that one splitter serves them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import DocumentError
+from .types import Document
+
+__all__ = ["SUPPORTED", "is_supported", "list_documents", "load_document", "read_metadata"]
+
+META_SUFFIX = ".meta.json"
+MAX_ZIP_RATIO = 100  # uncompressed/compressed above this is treated as a zip bomb
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if not raw.strip():
+        raise DocumentError(f"{name} is empty")
+    if b"\x00" in raw[:65536]:
+        raise DocumentError(f"{name} looks like a binary file, not text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _decode_legacy(raw, name)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    controls = sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\r\n\t\f")
+    if controls > 0.01 * min(len(text), 65536):
+        raise DocumentError(f"{name} looks like a binary file, not text")
+    return text
+
+
+def _decode_legacy(raw: bytes, name: str) -> str:
+    """Text that is not UTF-8: accept Windows-1252/Latin-1 (old Norwegian files), else refuse."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:1_000_000]).best()
+    encoding = best.encoding if best is not None else None
+    if encoding is None:
+        raise DocumentError(f"{name} is not UTF-8 and its encoding could not be detected")
+    try:
+        return raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise DocumentError(f"{name} is not UTF-8 and not readable as {encoding}") from None
+
+
+_FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n", re.S)
+
+
+def _front_matter(text: str) -> tuple[dict, str]:
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    meta = {}
+    for line in m.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            meta[key.strip().lower()] = value.strip().strip("\"'")
+    return meta, text[m.end() :]
+
+
+def _read_txt(raw: bytes, name: str) -> tuple[str, dict]:
+    return _decode(raw, name), {}
+
+
+def _read_md(raw: bytes, name: str) -> tuple[str, dict]:
+    meta, text = _front_matter(_decode(raw, name))
+    return text, meta
+
+
+def _read_pdf(raw: bytes, name: str) -> tuple[str, dict]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            try:
+                if not reader.decrypt(""):
+                    raise DocumentError(f"{name} is a password-protected PDF")
+            except DocumentError:
+                raise
+            except Exception:
+                raise DocumentError(f"{name} is a password-protected PDF") from None
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        info = reader.metadata or {}
+        meta = {"title": str(info.get("/Title") or "").strip()}
+    except DocumentError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many kinds on broken files
+        raise DocumentError(f"{name} is not a readable PDF ({type(exc).__name__})") from None
+    text = "\n\n".join(p for p in pages if p)
+    if not text.strip():
+        raise DocumentError(f"{name} has no extractable text (a scanned PDF needs OCR first)")
+    return text, meta
+
+
+def _check_zip(raw: bytes, name: str, limit: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile:
+        raise DocumentError(f"{name} is not a valid .docx file") from None
+    if total > limit or total > MAX_ZIP_RATIO * max(len(raw), 1):
+        raise DocumentError(f"{name} unpacks to {total:,} bytes, which is too large to read safely")
+
+
+def _read_docx(raw: bytes, name: str, limit: int = 200 * 1024 * 1024) -> tuple[str, dict]:
+    _check_zip(raw, name, limit)
+    try:
+        import docx
+
+        document = docx.Document(io.BytesIO(raw))
+    except Exception as exc:
+        raise DocumentError(f"{name} is not a readable .docx file ({type(exc).__name__})") from None
+    blocks = []
+    for para in document.paragraphs:
+        text = " ".join(para.text.split())
+        if not text:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = re.match(r"(?:Heading|Overskrift)\s*(\d)", style, re.I)
+        if style.lower() == "title":
+            blocks.append(f"# {text}")
+        elif level:
+            blocks.append("#" * min(int(level.group(1)) + 1, 6) + " " + text)
+        elif "list" in style.lower() or para._p.pPr is not None and para._p.pPr.numPr is not None:
+            blocks.append(f"- {text}")
+        else:
+            blocks.append(text)
+    for table in document.tables:
+        for row in table.rows:
+            cells = [" ".join(c.text.split()) for c in row.cells]
+            line = " | ".join(c for c in cells if c)
+            if line:
+                blocks.append(line)
+    text = _join_blocks(blocks)
+    if not text.strip():
+        raise DocumentError(f"{name} has no text")
+    return text, {"title": (document.core_properties.title or "").strip()}
+
+
+def _join_blocks(blocks: list[str]) -> str:
+    out = []
+    for b in blocks:
+        if out and b.startswith("- ") and out[-1].startswith("- "):
+            out[-1] += "\n" + b
+        else:
+            out.append(b)
+    return "\n\n".join(out) + "\n"
+
+
+_HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote",
+                "dt", "dd", "caption", "figcaption"}
+
+
+def _read_html(raw: bytes, name: str) -> tuple[str, dict]:
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(_decode(raw, name))
+    title_node = tree.css_first("title")
+    meta = {"title": " ".join(title_node.text().split()) if title_node else ""}
+    tree.strip_tags(["script", "style", "noscript", "template", "svg", "nav", "footer", "head"])
+    blocks = []
+    root = tree.body or tree.root
+    if root is None:
+        raise DocumentError(f"{name} has no text")
+    for node in root.traverse(include_text=False):
+        tag = node.tag
+        if tag not in _HTML_BLOCKS:
+            continue
+        if any(p.tag in _HTML_BLOCKS for p in _parents(node)):
+            continue  # text is taken once, by the outermost block
+        text = " ".join(node.text(separator=" ").split())
+        if not text:
+            continue
+        if tag[0] == "h" and tag[1:].isdigit():
+            blocks.append("#" * int(tag[1]) + " " + text)
+        elif tag == "li":
+            blocks.append(f"- {text}")
+        else:
+            blocks.append(text)
+    text = _join_blocks(blocks)
+    if not text.strip():
+        raise DocumentError(f"{name} has no text")
+    return text, meta
+
+
+def _parents(node):
+    p = node.parent
+    while p is not None:
+        yield p
+        p = p.parent
+
+
+READERS: dict[str, Callable[[bytes, str], tuple[str, dict]]] = {
+    ".txt": _read_txt,
+    ".md": _read_md,
+    ".markdown": _read_md,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+    ".html": _read_html,
+    ".htm": _read_html,
+}
+SUPPORTED = tuple(READERS)
+
+
+def is_supported(path: Path | str) -> bool:
+    name = Path(path).name
+    return not name.startswith(".") and Path(name).suffix.lower() in READERS
+
+
+def list_documents(corpus_dir: Path) -> list[Path]:
+    """The supported document files directly inside `corpus_dir`, sorted by name."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise DocumentError(f"corpus folder {corpus_dir} does not exist")
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and is_supported(p))
+
+
+def read_metadata(path: Path) -> dict:
+    """Sidecar metadata `<stem>.meta.json` (title, date, kind), if present."""
+    side = path.with_name(path.stem + META_SUFFIX)
+    if not side.is_file():
+        return {}
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DocumentError(f"{side.name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DocumentError(f"{side.name} must hold a JSON object")
+    return {k: str(v) for k, v in data.items() if k in ("title", "date", "kind")}
+
+
+def _title_from_text(text: str, stem: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:120] if len(line) <= 120 else stem
+    return stem
+
+
+def file_hash(path: Path, raw: bytes | None = None) -> str:
+    h = hashlib.sha256(raw if raw is not None else path.read_bytes())
+    side = path.with_name(path.stem + META_SUFFIX)
+    if side.is_file():
+        h.update(side.read_bytes())
+    return h.hexdigest()
+
+
+def load_document(path: Path, max_bytes: int = 20 * 1024 * 1024) -> Document:
+    """Read one file into a Document. Raises DocumentError with a one-line reason."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise DocumentError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}"
+        )
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(
+                f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path.name} cannot be read ({exc.strerror})") from None
+    text, meta = READERS[suffix](raw, path.name)
+    meta = {**{k: v for k, v in meta.items() if v}, **read_metadata(path)}
+    return Document(
+        doc_id=path.stem,
+        file=path.name,
+        text=text,
+        title=meta.get("title") or _title_from_text(text, path.stem),
+        date=meta.get("date", ""),
+        kind=meta.get("kind", ""),
+        sha256=file_hash(path, raw),
+    )

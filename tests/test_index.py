@@ -1,0 +1,108 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Config, ConfigError, IndexError_
+from assistant.index import MANIFEST, build_index, load_index
+
+
+def test_build_then_reload_embeds_nothing(corpus_dir, tmp_path, fake_embedder):
+    data, report = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    assert sorted(report.added) == ["avtale-kvalitet-helse-omsorg-2012-2015", "ks-leve-hele-livet-2018"]
+    assert report.embedded_clauses == len(data.clauses) > 0
+    before = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    data2, report2 = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    assert report2.embedded_clauses == 0 and not report2.changed
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == before
+    assert np.array_equal(data.vectors, data2.vectors)
+
+
+def test_only_changed_document_is_reembedded(corpus_dir, tmp_path, fake_embedder):
+    build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    path = corpus_dir / "ks-leve-hele-livet-2018.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\nEt nytt avsnitt om eldreomsorg.\n", encoding="utf-8")
+    (corpus_dir / "ny.md").write_text("# Ny avtale\n\nPartene er enige om bemanning.\n", encoding="utf-8")
+    data, report = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    assert report.updated == ["ks-leve-hele-livet-2018"] and report.added == ["ny"]
+    n_changed = sum(1 for c in data.clauses if c.doc_id in ("ks-leve-hele-livet-2018", "ny"))
+    assert report.embedded_clauses == n_changed
+    (corpus_dir / "ny.md").unlink()
+    data, report = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    assert report.removed == ["ny"] and report.embedded_clauses == 0
+    assert "ny" not in data.documents
+
+
+def test_vectors_match_a_fresh_embedding(corpus_dir, tmp_path, fake_embedder):
+    data, _ = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    loaded = load_index(tmp_path / "idx")
+    texts = [c.indexed_text(loaded.documents[c.doc_id].title) for c in loaded.clauses]
+    assert np.allclose(loaded.vectors, fake_embedder.embed_passages(texts), atol=1e-6)
+    assert [c.clause_id for c in loaded.clauses] == [c.clause_id for c in data.clauses]
+
+
+def test_index_refuses_another_model_and_rebuilds(corpus_dir, tmp_path, fake_embedder):
+    build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    with pytest.raises(IndexError_, match="built with model"):
+        load_index(tmp_path / "idx", model="some-other-model")
+
+    class Other(type(fake_embedder)):
+        name = "other-model"
+
+    data, report = build_index(corpus_dir, tmp_path / "idx", Other())
+    assert "built with model" in report.rebuilt_because
+    assert data.model == "other-model"
+    assert json.loads((tmp_path / "idx" / MANIFEST).read_text())["model"] == "other-model"
+
+
+def test_damaged_file_is_detected_and_rebuilt(corpus_dir, tmp_path, fake_embedder):
+    build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
+    clauses = tmp_path / "idx" / manifest["files"]["clauses"]["name"]
+    clauses.write_bytes(clauses.read_bytes()[:-50])
+    with pytest.raises(IndexError_, match="damaged"):
+        load_index(tmp_path / "idx")
+    data, report = build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    assert "damaged" in report.rebuilt_because
+    assert load_index(tmp_path / "idx").clauses == data.clauses
+
+
+def test_faiss_search_matches_numpy_brute_force(fake_assistant):
+    searcher = fake_assistant.load()
+    q = fake_assistant.embedder.embed_queries(["heltidsstillinger i sektoren"])[0]
+    sims, ids = searcher.dense.search(q, 10)
+    brute = searcher.data.vectors @ q
+    expected = np.argsort(-brute, kind="stable")[:10]
+    assert np.allclose(sims, brute[expected], atol=1e-5)
+    assert set(ids.tolist()) == set(expected.tolist()) or np.allclose(np.sort(brute[ids]), np.sort(brute[expected]))
+
+
+def test_config_validation_names_value_and_fix(tmp_path):
+    with pytest.raises(ConfigError, match="top_k must be an integer from 1 to 100, got 0"):
+        Config(top_k=0)
+    with pytest.raises(ConfigError, match="dense_weight"):
+        Config(dense_weight=1.5)
+
+
+def test_missing_corpus_gives_clear_error(tmp_path, fake_embedder):
+    from assistant import DocumentError
+
+    config = Config(corpus_dir=tmp_path / "nope", index_dir=tmp_path / "idx")
+    with pytest.raises(DocumentError, match="does not exist"):
+        Assistant(config, embedder=fake_embedder).index()
+
+
+def test_empty_corpus_indexes_nothing_and_answers_nothing(tmp_path, fake_embedder):
+    (tmp_path / "c").mkdir()
+    config = Config(corpus_dir=tmp_path / "c", index_dir=tmp_path / "idx")
+    a = Assistant(config, embedder=fake_embedder)
+    assert a.index().total_clauses == 0
+    answer = a.ask("Hva sier avtalen?")
+    assert not answer.answered and answer.hits == []
+
+
+def test_copy_of_index_folder_loads_elsewhere(corpus_dir, tmp_path, fake_embedder):
+    build_index(corpus_dir, tmp_path / "idx", fake_embedder)
+    shutil.copytree(tmp_path / "idx", tmp_path / "copy")
+    assert len(load_index(tmp_path / "copy").clauses) > 0
