@@ -34,7 +34,11 @@ from .types import Clause, Document
 __all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VERSION"]
 
 FORMAT_VERSION = 1
-SPLITTER_VERSION = 3  # bump when split.py changes how clauses are cut: forces re-splitting
+# Documents are re-split and re-embedded when the code that cuts clauses or composes their
+# indexed text changes (split.py, types.py), or the model does.
+SPLITTER_VERSION = hashlib.sha256(
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("split.py", "types.py"))
+).hexdigest()[:12]
 MANIFEST = "manifest.json"
 
 
@@ -138,6 +142,11 @@ def read_manifest(index_dir: Path) -> dict | None:
         raise IndexError_(f"the index manifest {path} is unreadable") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         raise IndexError_(f"the index in {index_dir} has an unknown format")
+    files, docs = manifest.get("files"), manifest.get("documents", {})
+    if (not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values())
+            or not isinstance(docs, dict) or not all(isinstance(v, dict) for v in docs.values())
+            or not isinstance(manifest.get("dim"), int) or not isinstance(manifest.get("model"), str)):
+        raise IndexError_(f"the index manifest {path} is damaged")
     return manifest
 
 
@@ -272,7 +281,11 @@ def build_index(
     report.total_clauses = len(clauses)
     if report.changed or old is None or report.rebuilt_because:
         say("writing index", 0.95)
-        _write_generation(index_dir, data, keys)
+        try:
+            _write_generation(index_dir, data, keys)
+        except OSError as exc:  # disk full, read-only folder: the previous index is still in place
+            raise IndexError_(f"cannot write the index in {index_dir} ({exc.strerror or exc}); "
+                              "the previous index is unchanged") from None
     report.seconds = time.perf_counter() - t0
     say("done", 1.0)
     return data, report
@@ -302,6 +315,28 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
         "clauses": f"clauses-{gen}.jsonl",
         "vectors": f"vectors-{gen}.faiss",
     }
+    try:
+        _write_files(index_dir, data, keys, names)
+    except BaseException:  # e.g. disk full: drop this generation, the previous one stays in use
+        current = (read_manifest_safely(index_dir) or {}).get("files", {})
+        if current.get("documents", {}).get("name") != names["documents"]:  # not yet in use
+            for name in names.values():
+                (index_dir / name).unlink(missing_ok=True)
+        raise
+    keep = set(names.values()) | {MANIFEST}
+    for path in index_dir.iterdir():
+        if path.name not in keep and _is_index_file(path.name):
+            path.unlink(missing_ok=True)
+
+
+def _is_index_file(name: str) -> bool:
+    """A data file of some generation, or a temporary file left by an interrupted write."""
+    if name.split("-")[0] in ("documents", "clauses", "vectors"):
+        return True
+    return name.startswith(".") and name[1:].split("-")[0].split(".")[0] in ("documents", "clauses", "vectors", "manifest")
+
+
+def _write_files(index_dir: Path, data: IndexData, keys: dict[str, str], names: dict[str, str]) -> None:
     docs_rows = [d.__dict__ for d in data.documents.values()]
     _write_atomic(index_dir / names["documents"], lambda p: _write_jsonl(p, docs_rows))
     _write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
@@ -324,7 +359,3 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
         index_dir / MANIFEST,
         lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"),
     )
-    keep = set(names.values()) | {MANIFEST}
-    for path in index_dir.iterdir():
-        if path.name not in keep and path.name.split("-")[0] in ("documents", "clauses", "vectors"):
-            path.unlink(missing_ok=True)

@@ -30,7 +30,7 @@ from .types import Hit
 __all__ = ["Analyzer", "SearchResult", "Searcher", "HNSW_THRESHOLD"]
 
 HNSW_THRESHOLD = 50_000
-ENGLISH_DENSE_WEIGHT = 0.85
+ENGLISH_DENSE_WEIGHT = 0.7
 PREFERRED_DOC_BONUS = 0.3
 
 _EXTRA_STOP = {

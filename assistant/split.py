@@ -202,7 +202,31 @@ def split_document(doc: Document) -> list[Clause]:
             for a, z in _sentence_pieces(text, start):
                 b.add("paragraph", a, z)
         i = j
-    return b.clauses
+    return _mark_signatures(b.clauses)
+
+
+_PLACE_DATE = re.compile(
+    r"^[A-ZÆØÅ][\w .\-]{1,40},?\s+(den\s+)?\d{1,2}\.\s*\w+\s+\d{4}\.?$|^[A-ZÆØÅ][\w .\-]{1,40},\s*\d{1,2}\.\d{1,2}\.\d{2,4}$"
+)
+
+
+def _mark_signatures(clauses: list[Clause]) -> list[Clause]:
+    """A place-and-date line followed only by short name/role blocks is the signature block.
+
+    Its clauses become kind "signature" with the place and date as their lead-in, so that
+    «who signed?» finds them and the card says what they are.
+    """
+    from dataclasses import replace
+
+    for i, c in enumerate(clauses):
+        if c.kind in ("paragraph", "lines") and _PLACE_DATE.match(" ".join(c.text.split())):
+            rest = clauses[i + 1 :]
+            if rest and all(r.kind == "lines" or (r.kind == "paragraph" and len(r.text) < SHORT_LINE) for r in rest):
+                label = f"Signert (underskrift), {' '.join(c.text.split())}"
+                return clauses[:i] + [replace(c, kind="signature", headings=())] + [
+                    replace(r, kind="signature", leadin=label, headings=()) for r in rest
+                ]
+    return clauses
 
 
 def _short_plain(line: _Line) -> bool:

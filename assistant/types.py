@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 
 __all__ = ["Clause", "Document", "Hit"]
@@ -27,7 +28,7 @@ class Clause:
 
     doc_id: str
     ordinal: int  # 1-based position among the document's clauses, for citing
-    kind: str  # heading | paragraph | item | leadin | lines
+    kind: str  # heading | paragraph | item | leadin | lines | signature
     text: str  # exactly document.text[start:end]
     start: int
     end: int
@@ -54,8 +55,9 @@ class Clause:
         parts.append(self.text)
         seen, out = set(), []
         for p in parts:
-            if p and p not in seen:
-                seen.add(p)
+            key = re.sub(r"\W", "", p.casefold())  # a heading that repeats the title adds nothing
+            if key and key not in seen:
+                seen.add(key)
                 out.append(p)
         return "\n".join(out)
 

@@ -79,9 +79,11 @@ def test_long_paragraph_is_cut_at_sentence_ends():
 
 def test_signature_lines_stay_together():
     doc = load_document(SEED_CORPUS / "avtale-kvalitet-helse-omsorg-2012-2015.txt")
-    last = split_document(doc)[-1]
-    assert last.kind == "lines"
+    *_, place, first, last = split_document(doc)
+    assert place.text == "Oslo, 19. desember 2012" and place.kind == "signature"
+    assert last.kind == "signature" and first.kind == "signature"
     assert last.text == "Gunn Marit Helgesen\nStyreleder KS"
+    assert last.leadin == "Signert (underskrift), Oslo, 19. desember 2012" and last.headings == ()
 
 
 def test_clause_ids_are_stable_and_distinct():
