@@ -23,6 +23,7 @@ TEXTS = {
         "answer": "Dette står i avtalene:",
         "sources": "Kilder",
         "clause": "avsnitt",
+        "chars": "tegn",
         "of": "av",
     },
     "en": {
@@ -31,6 +32,7 @@ TEXTS = {
         "answer": "This is what the agreements say:",
         "sources": "Sources",
         "clause": "clause",
+        "chars": "characters",
         "of": "of",
     },
 }
@@ -149,7 +151,7 @@ def format_answer_text(answer: Answer) -> str:
     for n, hit in enumerate(answer.hits, 1):
         doc = answer.documents[hit.clause.doc_id]
         lines.append(f"[{n}] {source_label(hit, doc, answer.language)} ({doc.file}, "
-                     f"tegn {hit.clause.start}-{hit.clause.end})")
+                     f"{t['chars']} {hit.clause.start}-{hit.clause.end})")
         if hit.clause.leadin:
             lines.append(f"    {hit.clause.leadin}")
         for ln in " ".join(hit.clause.text.split()).splitlines() or [""]:
