@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from .lang import detect_language
 from .search import Analyzer, SearchResult
+from .split import _SENTENCE_END
 from .types import Document, Hit
 
 __all__ = ["Answer", "best_sentences", "detect_language", "format_answer_text", "section_path", "source_label"]
 
-_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»”\"')]*|\n|$)")
 TEXTS = {
     "nb": {
         "no_answer": "Avtalene sier ikke noe om dette.",
@@ -83,10 +83,22 @@ class Answer:
         }
 
 
+def _sentences(text: str) -> list[str]:
+    """Sentences of a clause: cut at . ! ? … before a capital or digit (not «31. desember»), and at line ends."""
+    out = []
+    for line in text.splitlines():
+        pos = 0
+        for m in _SENTENCE_END.finditer(line):
+            out.append(line[pos : m.start()] + m.group(0).rstrip())
+            pos = m.end()
+        out.append(line[pos:])
+    return [s.strip() for s in out if s.strip()]
+
+
 def best_sentences(hit: Hit, analyzer: Analyzer, terms: tuple[str, ...], limit: int = 2) -> list[str]:
     """The sentence(s) of the clause that share the most terms with the question."""
     text = hit.clause.text
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    sentences = _sentences(text)
     if not sentences:
         return [" ".join(text.split())]
     if len(sentences) == 1 or len(text) <= 220:

