@@ -35,7 +35,7 @@ class Config:
     abstain_threshold: float = 0.5  # answerability below this -> "the documents don't say"
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
-    batch_size: int = 32
+    batch_size: int = 16  # measured best on 2 cores (docs/benchmarks.md)
     feedback_file: Path | None = None
 
     def __post_init__(self):

