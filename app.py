@@ -19,7 +19,6 @@ import html  # noqa: E402
 import inspect  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import unicodedata  # noqa: E402
@@ -29,6 +28,7 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from assistant.answer import Answer, format_answer_text, section_path  # noqa: E402
+from assistant.cli import progress_printer  # noqa: E402
 from assistant.config import Config  # noqa: E402
 from assistant.errors import AssistantError, ConfigError, QuestionError  # noqa: E402
 from assistant.loaders import SUPPORTED  # noqa: E402
@@ -710,18 +710,6 @@ def parse_auth(auth) -> tuple[str, str] | None:
     return user, password
 
 
-def _printer():
-    last = [0.0]
-
-    def show(message: str, fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] > 1.0 or fraction >= 1.0:
-            last[0] = now
-            print(f"  [{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
-
-    return show
-
-
 def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 7860, auth=None, **launch_kwargs):
     """Build the Assistant, bring the index up to date with the corpus folder, and serve the app."""
     from assistant.core import Assistant
@@ -731,7 +719,7 @@ def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 78
     assistant = Assistant(config)
     print(f"Avtaleassistenten: laster modellen og indeksen ({config.index_dir}) …", flush=True)
     t0 = time.perf_counter()
-    report = assistant.index(progress=_printer())
+    report = assistant.index(progress=progress_printer(interval=1.0))
     assistant.retrieve("avtale", top_k=1)  # loads the model now, so that the first question is quick
     docs = assistant.documents()
     print(f"Indeksen er klar: {len(docs)} dokumenter, {sum(d['clauses'] for d in docs)} avsnitt "

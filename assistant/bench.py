@@ -451,7 +451,7 @@ def _cold_worker(index_dir: str, model: str) -> int:
 
     t1 = time.perf_counter()
     embedder = load_embedder(model)
-    embedder.model  # noqa: B018 - loads torch, sentence-transformers and the weights
+    embedder.embed_queries(["oppvarming"])  # loads whatever serves questions (ONNX Runtime, else torch)
     t2 = time.perf_counter()
     data = load_index(Path(index_dir), model=embedder.name)
     t3 = time.perf_counter()

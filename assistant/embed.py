@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import unicodedata
 from pathlib import Path
 from typing import Protocol
@@ -71,7 +72,11 @@ class SentenceTransformerEmbedder:
             if self.name == DEFAULT_MODEL and onnx_available():
                 folder = build_e5_folder()
                 try:
-                    self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
+                    try:
+                        self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
+                    except Exception:  # a damaged export: export once more
+                        shutil.rmtree(folder / "onnx", ignore_errors=True)
+                        self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
                     self._prompts = {"query": "query: ", "passage": "passage: "}
                 except Exception as exc:  # any export/runtime problem: torch gives the same vectors
                     log.warning("ONNX backend unavailable (%s: %s); using torch", type(exc).__name__, exc)
@@ -92,8 +97,13 @@ class SentenceTransformerEmbedder:
         try:
             model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
-            hint = "" if Path(path).exists() else " (no such folder, and no model hub is reachable)"
-            raise ModelError(f"cannot load embedding model {self.name!r}{hint}: {type(exc).__name__}") from None
+            if self.name != DEFAULT_MODEL:
+                hint = "" if Path(path).exists() else " (no such folder, and no model hub is reachable)"
+                raise ModelError(f"cannot load embedding model {self.name!r}{hint}: {type(exc).__name__}") from None
+            # our own converted cache got damaged: convert once more
+            log.warning("the converted model in %s is damaged (%s); rebuilding it", path, type(exc).__name__)
+            shutil.rmtree(path, ignore_errors=True)
+            model = SentenceTransformer(str(build_e5_folder()), device="cpu")
         self._prompts = {k: v for k, v in (model.prompts or {}).items() if k in ("query", "passage")}
         if not self._prompts and "e5" in self.name.lower():
             self._prompts = {"query": "query: ", "passage": "passage: "}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .e5convert import publish_folder
 from .errors import ModelError
 
 __all__ = ["OnnxEncoder", "ensure_onnx", "onnx_available"]
@@ -75,11 +76,7 @@ def ensure_onnx(st_folder: Path) -> Path:
         agreement = float(np.min(np.sum(reference * got, axis=1)))
         if agreement < 0.9999:
             raise ModelError(f"the ONNX export disagrees with the model (cosine {agreement:.5f})")
-        (tmp / "SOURCE.json").write_text(json.dumps({"cosine_vs_torch": agreement}), encoding="utf-8")
-        (tmp / _DONE).write_text("ok\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_folder(tmp, out, _DONE, {"cosine_vs_torch": agreement})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "model.onnx"

@@ -323,7 +323,7 @@ class Searcher:
         return terms
 
     def search(self, question: str, top_k: int = 5, qvec: np.ndarray | None = None,
-               prefer_doc: str | None = None) -> SearchResult:
+               prefer_doc: str | None = None, context: bool = True) -> SearchResult:
         """Rank clauses for `question`; `prefer_doc` lifts one document (a follow-up's context)."""
         n = len(self.data.clauses)
         terms = self.analyzer.terms(question)
@@ -362,7 +362,7 @@ class Searcher:
             row = int(cand[i])
             if row in covered:
                 continue
-            a, b = self._context(row, scorer, p.context_chars)
+            a, b = self._context(row, scorer, p.context_chars) if context else (row, row)
             covered.update(range(a, b + 1))
             have = self.clause_terms(row)
             hits.append(Hit(
