@@ -410,6 +410,40 @@ def question_error_text(exc: Exception) -> str:
     return message
 
 
+_DOC_ERRORS = [
+    (re.compile(r"unsupported file type|has no file type"),
+     lambda m: "filtypen støttes ikke; bruk .txt, .md, .pdf, .docx eller .html."),
+    (re.compile(r"is ([\d.]+) MB; the limit is ([\d.]+) MB"),
+     lambda m: f"filen er {m.group(1)} MB; grensen er {m.group(2)} MB."),
+    (re.compile(r"password-protected PDF"), lambda m: "PDF-en er passordbeskyttet."),
+    (re.compile(r"no extractable text"),
+     lambda m: "PDF-en har ingen tekst som kan hentes ut (en skannet PDF må tekstgjenkjennes først)."),
+    (re.compile(r"not a readable PDF"), lambda m: "PDF-en er skadet eller kan ikke leses."),
+    (re.compile(r"unpacks to ([\d,]+) bytes"),
+     lambda m: f"filen pakkes ut til {m.group(1).replace(',', ' ')} byte, for mye til å leses trygt."),
+    (re.compile(r"\.docx file"), lambda m: "Word-filen er skadet eller kan ikke leses."),
+    (re.compile(r"looks like a binary file"), lambda m: "filen ser ut som en binærfil, ikke tekst."),
+    (re.compile(r"not UTF-8|not valid UTF-16"), lambda m: "tegnkodingen i teksten kunne ikke gjenkjennes (lagre filen som UTF-8)."),
+    (re.compile(r"is empty$"), lambda m: "filen er tom."),
+    (re.compile(r"has no text$"), lambda m: "filen har ingen tekst."),
+    (re.compile(r"a document named (.+) already exists"),
+     lambda m: f"et dokument med samme navn ({m.group(1)}) finnes allerede; gi filen et annet navn."),
+    (re.compile(r"not a usable file name|would be stored outside"), lambda m: "filnavnet kan ikke brukes."),
+    (re.compile(r"cannot be read|could not be read|not a readable file|cannot be stored"),
+     lambda m: "filen kunne ikke leses eller lagres."),
+]
+
+
+def document_error_text(exc: Exception) -> str:
+    """A DocumentError's reason as bokmål (the library's messages are English); else as it is."""
+    message = str(exc)
+    for pattern, make in _DOC_ERRORS:
+        m = pattern.search(message)
+        if m:
+            return make(m)
+    return message
+
+
 # -- handlers --------------------------------------------------------------------------------
 
 class Handlers:
@@ -508,7 +542,7 @@ class Handlers:
         try:
             self.assistant.add_document(path, name=name, progress=report)
         except AssistantError as exc:
-            return {"ok": False, "message": f"Kunne ikke legge til «{name}»: {exc}", "document": None,
+            return {"ok": False, "message": f"Kunne ikke legge til «{name}»: {document_error_text(exc)}", "document": None,
                     "documents": self.documents()}
         except Exception:
             log.exception("upload failed")

@@ -329,3 +329,17 @@ def test_parse_auth_rejects(value):
 
     with pytest.raises(ConfigError):
         app.parse_auth(value)
+
+
+@pytest.mark.parametrize("message,expected", [
+    ("x.exe: unsupported file type .exe; use .txt, .md", "filtypen støttes ikke"),
+    ("a.pdf is a password-protected PDF", "passordbeskyttet"),
+    ("big.txt is 25.0 MB; the limit is 20 MB", "filen er 25.0 MB; grensen er 20 MB."),
+    ("bomb.docx unpacks to 1,000,000 bytes, which is too large to read safely", "1 000 000 byte"),
+    ("e.txt is empty", "filen er tom."),
+    ("something entirely new", "something entirely new"),
+])
+def test_document_errors_are_shown_in_bokmal(message, expected):
+    from assistant.errors import DocumentError
+
+    assert expected in app.document_error_text(DocumentError(message))
