@@ -16,10 +16,15 @@ best lexical and dense match), because a question is usually about one document.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
+import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -151,7 +156,6 @@ class _Lexical:
         return best
 
     def _compounds(self, t: str):
-        import bisect
 
         i = bisect.bisect_left(self._sorted_vocab, t)
         n = 0
@@ -207,8 +211,6 @@ class _Dense:
         return index
 
     def _hnsw(self, vectors: np.ndarray):
-        import os
-
         import faiss
 
         path = self._cache_path(vectors)
@@ -230,10 +232,6 @@ class _Dense:
 
     def _cache_path(self, vectors: np.ndarray):
         """The cache file for these vectors (a pathlib.Path), or None when caching is off."""
-        import hashlib
-        import os
-        from pathlib import Path
-
         import faiss
 
         where = os.environ.get("ASSISTANT_HNSW_CACHE", "")
@@ -246,10 +244,6 @@ class _Dense:
         return folder / f"hnsw-{h.hexdigest()}.faiss"
 
     def _store(self, index, path) -> None:
-        import os
-        import tempfile
-        from pathlib import Path
-
         import faiss
 
         try:
