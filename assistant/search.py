@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .e5convert import default_model_dir
 from .index import IndexData
 from .lang import detect_language
 from .types import Hit
@@ -237,7 +238,7 @@ class _Dense:
         where = os.environ.get("ASSISTANT_HNSW_CACHE", "")
         if where.lower() in ("off", "0", "no", "false"):
             return None
-        folder = Path(where) if where else Path.home() / ".cache" / "avtaleassistenten" / "hnsw"
+        folder = Path(where) if where else default_model_dir().parent / "hnsw"  # beside the model cache
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{self.n}:{self.dim}:{self.HNSW_M}:{self.HNSW_EF_CONSTRUCTION}:{faiss.__version__}".encode())
         h.update(memoryview(vectors).cast("B"))
