@@ -400,14 +400,19 @@ _Q_ERRORS = [
 ]
 
 
-def question_error_text(exc: Exception) -> str:
-    """A QuestionError as one line of bokmål (the library's messages are English)."""
+def _in_bokmal(exc: Exception, table) -> str:
+    """The library's (English) message as bokmål by the first matching pattern; else as it is."""
     message = str(exc)
-    for pattern, make in _Q_ERRORS:
+    for pattern, make in table:
         m = pattern.search(message)
         if m:
             return make(m)
     return message
+
+
+def question_error_text(exc: Exception) -> str:
+    """A QuestionError as one line of bokmål."""
+    return _in_bokmal(exc, _Q_ERRORS)
 
 
 _DOC_ERRORS = [
@@ -435,13 +440,8 @@ _DOC_ERRORS = [
 
 
 def document_error_text(exc: Exception) -> str:
-    """A DocumentError's reason as bokmål (the library's messages are English); else as it is."""
-    message = str(exc)
-    for pattern, make in _DOC_ERRORS:
-        m = pattern.search(message)
-        if m:
-            return make(m)
-    return message
+    """A DocumentError's reason as bokmål."""
+    return _in_bokmal(exc, _DOC_ERRORS)
 
 
 # -- handlers --------------------------------------------------------------------------------

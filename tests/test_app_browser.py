@@ -257,6 +257,12 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
     assistant.index()
     demo, url = serve(assistant)
     shots = []
+
+    def shot(pg, name: str, settle_ms: int) -> None:
+        pg.wait_for_timeout(settle_ms)  # let transitions finish
+        shots.append(out_dir / name)
+        pg.screenshot(path=shots[-1])
+
     try:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -264,32 +270,22 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
             pg.goto(url)
             pg.wait_for_selector("#question textarea", timeout=UI_WAIT)
             pg.wait_for_function("() => (document.querySelector('#doc-summary')?.innerText || '').includes('Svarer ut fra')")
-            pg.wait_for_timeout(500)
-            shots.append(out_dir / "start.png")
-            pg.screenshot(path=shots[-1])
+            shot(pg, "start.png", settle_ms=500)
 
             ask(pg, "Hva sier avtalen om velferdsteknologi?")
-            pg.wait_for_timeout(500)
-            shots.append(out_dir / "answer.png")
-            pg.screenshot(path=shots[-1])
+            shot(pg, "answer.png", settle_ms=500)
 
             last_answer(pg).locator(".source-card button.show-doc").first.click()
             pg.locator("#doc-view mark.doc-target").wait_for(timeout=UI_WAIT)
-            pg.wait_for_timeout(600)
-            shots.append(out_dir / "document.png")
-            pg.screenshot(path=shots[-1])
+            shot(pg, "document.png", settle_ms=600)
 
             ask(pg, "Hvor mye koster en pizza i Oslo?")
-            pg.wait_for_timeout(500)
-            shots.append(out_dir / "out-of-scope.png")
-            pg.screenshot(path=shots[-1])
+            shot(pg, "out-of-scope.png", settle_ms=500)
 
             src = base / "Nattevakt i hjemmetjenesten.md"
             src.write_text(NIGHT_DOC.split("\n\nDenne linjen")[0] + "\n", encoding="utf-8")
             upload(pg, src, "er lagt til")
-            pg.wait_for_timeout(500)
-            shots.append(out_dir / "upload.png")
-            pg.screenshot(path=shots[-1])
+            shot(pg, "upload.png", settle_ms=500)
             b.close()
     finally:
         demo.close()
