@@ -14,7 +14,7 @@ from .search import Analyzer, SearchResult
 from .split import _SENTENCE_END
 from .types import Document, Hit
 
-__all__ = ["Answer", "best_sentences", "detect_language", "format_answer_text", "section_path", "source_label"]
+__all__ = ["Answer", "best_sentences", "detect_language", "format_answer_text", "result_row", "section_path", "source_label"]
 
 TEXTS = {
     "nb": {
@@ -145,6 +145,13 @@ def build_answer(question: str, search_query: str, result: SearchResult, documen
     lead = best_sentences(result.hits[0], analyzer, result.query_terms) if answered else []
     return Answer(question, search_query, answered, language, lead, result.hits, documents,
                   result.answerable, follow_up)
+
+
+def result_row(hit: Hit, doc: Document, clauses_only: bool = False) -> dict:
+    """One result in the format of the evaluation scorer (`assistant retrieve`, the benchmark)."""
+    start, end = (hit.clause.start, hit.clause.end) if clauses_only else (hit.passage_start, hit.passage_end)
+    return {"doc": doc.file, "text": doc.text[start:end], "start": start, "end": end,
+            "clause_start": hit.clause.start, "clause_end": hit.clause.end, "ordinal": hit.clause.ordinal}
 
 
 def format_answer_text(answer: Answer) -> str:

@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer import result_row
 from .config import PROJECT_ROOT
 from .e5convert import DEFAULT_MODEL
 
@@ -343,15 +344,6 @@ def _clean(q: str) -> str:
     return clean_question(q, 2000)
 
 
-def _our_rows(searcher, result, docs) -> list[dict]:
-    rows = []
-    for h in result.hits:
-        doc = docs[h.clause.doc_id]
-        rows.append({"doc": doc.file, "text": doc.text[h.passage_start:h.passage_end],
-                     "start": h.passage_start, "end": h.passage_end})
-    return rows
-
-
 def _score(questions_path: Path, results_path: Path) -> dict | None:
     scorer = EVAL_DIR / "score_retrieval.py"
     if not scorer.is_file():
@@ -385,7 +377,7 @@ def _warm_queries(searcher, questions: list[dict], threshold: float) -> tuple[li
         search.append(t2 - t1)
         qvecs.append(qvec)
         rows.append({"id": q.get("id"), "abstained": result.answerable < threshold,
-                     "results": _our_rows(searcher, result, docs)})
+                     "results": [result_row(h, docs[h.clause.doc_id]) for h in result.hits]})
     lat = {"retrieval": latency_stats(total), "query_embedding": latency_stats(embed),
            "search_without_embedding": latency_stats(search)}
     return rows, lat, np.asarray(qvecs, dtype=np.float32).reshape(len(qvecs), -1)

@@ -77,6 +77,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_retrieve(args) -> int:
+    from .answer import result_row
     from .core import Assistant
     from .errors import QuestionError
 
@@ -106,16 +107,10 @@ def cmd_retrieve(args) -> int:
                 "id": row["id"],
                 "abstained": result.answerable < threshold,
                 "answerable": round(result.answerable, 4),
-                "results": [_result_row(h, docs[h.clause.doc_id], args.clauses_only) for h in result.hits],
+                "results": [result_row(h, docs[h.clause.doc_id], args.clauses_only) for h in result.hits],
             }, ensure_ascii=False) + "\n")
     print(f"Wrote {len(rows)} results to {out} in {time.perf_counter() - t0:.1f} s.", file=sys.stderr)
     return 0
-
-
-def _result_row(hit, doc, clauses_only: bool) -> dict:
-    start, end = (hit.clause.start, hit.clause.end) if clauses_only else (hit.passage_start, hit.passage_end)
-    return {"doc": doc.file, "text": doc.text[start:end], "start": start, "end": end,
-            "clause_start": hit.clause.start, "clause_end": hit.clause.end, "ordinal": hit.clause.ordinal}
 
 
 def cmd_serve(args) -> int:

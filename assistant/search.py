@@ -20,7 +20,6 @@ import bisect
 import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .e5convert import default_model_dir
-from .index import IndexData
+from .index import IndexData, _write_atomic
 from .lang import detect_language
 from .types import Hit
 
@@ -157,7 +156,6 @@ class _Lexical:
         return best
 
     def _compounds(self, t: str):
-
         i = bisect.bisect_left(self._sorted_vocab, t)
         n = 0
         while i < len(self._sorted_vocab) and self._sorted_vocab[i].startswith(t) and n < 50:
@@ -204,13 +202,6 @@ class _Dense:
         self.index = index
         self.vectors = vectors
 
-    def _new_hnsw(self):
-        import faiss
-
-        index = faiss.IndexHNSWFlat(self.dim, self.HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = self.HNSW_EF_CONSTRUCTION
-        return index
-
     def _hnsw(self, vectors: np.ndarray):
         import faiss
 
@@ -224,7 +215,8 @@ class _Dense:
                     return index
             except (RuntimeError, OSError):  # damaged or unreadable: build it again
                 pass
-        index = self._new_hnsw()
+        index = faiss.IndexHNSWFlat(self.dim, self.HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = self.HNSW_EF_CONSTRUCTION
         index.add(vectors)
         index.hnsw.efSearch = self.HNSW_EF_SEARCH
         if path is not None:
@@ -249,13 +241,7 @@ class _Dense:
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".hnsw-", dir=path.parent)
-            os.close(fd)
-            try:
-                faiss.write_index(index, tmp)
-                os.replace(tmp, path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            _write_atomic(path, lambda tmp: faiss.write_index(index, str(tmp)))
             old = sorted(path.parent.glob("hnsw-*.faiss"), key=lambda p: p.stat().st_mtime, reverse=True)
             for stale in old[self.CACHE_KEEP:]:
                 stale.unlink(missing_ok=True)
