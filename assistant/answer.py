@@ -1,7 +1,8 @@
 """Present: turn search hits into an answer that quotes the agreements, and format it.
 
-Nothing here invents text: the lead of an answer is the best-matching sentence(s) quoted
-from the top clause, and every clause is shown with its source.
+Nothing here invents text: the lead of an answer is the sentence the fitted sentence model
+chose among the top clauses (with its list's lead-in, or a lead-in with its items), quoted,
+and every clause is shown with its source.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import re
 from dataclasses import dataclass, field
 
 from .lang import detect_language
-from .search import Analyzer, SearchResult
-from .split import _SENTENCE_END
+from .search import SearchResult
+from .split import sentence_spans
 from .types import Document, Hit
 
-__all__ = ["Answer", "best_sentences", "detect_language", "format_answer_text", "result_row", "section_path", "source_label"]
+__all__ = ["Answer", "build_answer", "detect_language", "format_answer_text", "result_row", "section_path", "source_label"]
 
 TEXTS = {
     "nb": {
@@ -84,37 +85,8 @@ class Answer:
 
 
 def _sentences(text: str) -> list[str]:
-    """Sentences of a clause: cut at . ! ? … before a capital or digit (not «31. desember»), and at line ends."""
-    out = []
-    for line in text.splitlines():
-        pos = 0
-        for m in _SENTENCE_END.finditer(line):
-            out.append(line[pos : m.start()] + m.group(0).rstrip())
-            pos = m.end()
-        out.append(line[pos:])
-    return [s.strip() for s in out if s.strip()]
-
-
-def best_sentences(hit: Hit, analyzer: Analyzer, terms: tuple[str, ...], limit: int = 2) -> list[str]:
-    """The sentence(s) of the clause that share the most terms with the question."""
-    text = hit.clause.text
-    sentences = _sentences(text)
-    if not sentences:
-        return [" ".join(text.split())]
-    if len(sentences) == 1 or len(text) <= 220:
-        return [" ".join(text.split())]
-    wanted = set(terms) | set(hit.matched_terms)
-    scored = []
-    for i, s in enumerate(sentences):
-        have = set(analyzer.terms(s))
-        overlap = sum(1 for t in wanted if t in have or any(t in h for h in have if len(t) >= 5))
-        scored.append((overlap, -i, s))
-    scored.sort(reverse=True)
-    if scored[0][0] == 0:
-        return [" ".join(sentences[0].split())]
-    top = [s for o, _, s in scored[:limit] if o == scored[0][0] or o >= 2]
-    top.sort(key=lambda s: sentences.index(s))
-    return [" ".join(s.split()) for s in top]
+    """Sentences of a clause (split.sentence_spans), each on one line."""
+    return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
 
 
 def _same(a: str, b: str) -> bool:
@@ -139,12 +111,25 @@ def source_label(hit: Hit, doc: Document, language: str = "nb") -> str:
 
 
 def build_answer(question: str, search_query: str, result: SearchResult, documents: dict[str, Document],
-                 threshold: float, analyzer: Analyzer, follow_up: bool = False) -> Answer:
-    language = detect_language(question)
-    answered = bool(result.hits) and result.answerable >= threshold
-    lead = best_sentences(result.hits[0], analyzer, result.query_terms) if answered else []
-    return Answer(question, search_query, answered, language, lead, result.hits, documents,
-                  result.answerable, follow_up)
+                 threshold: float, follow_up: bool = False) -> Answer:
+    """The answer: the quoted lead (chosen by the sentence model) when the abstention model says
+    the documents answer, else «not covered» with the nearest clauses."""
+    language = result.language if result.language in TEXTS else "nb"
+    answered = bool(result.hits) and bool(result.lead) and result.answerable >= threshold
+    hits = lead_first(result) if answered else result.hits
+    return Answer(question, search_query, answered, language, list(result.lead) if answered else [], hits,
+                  documents, result.answerable, follow_up)
+
+
+def lead_first(result: SearchResult) -> list[Hit]:
+    """The hits with the one whose passage holds the quoted lead first (the answer's own source)."""
+    lead = result.lead_clause
+    if lead is None:
+        return result.hits
+    for i, h in enumerate(result.hits):
+        if h.clause.doc_id == lead.doc_id and h.passage_start <= lead.start and lead.end <= h.passage_end:
+            return [h, *result.hits[:i], *result.hits[i + 1 :]]
+    return result.hits
 
 
 def result_row(hit: Hit, doc: Document, clauses_only: bool = False) -> dict:

@@ -18,6 +18,7 @@ EPILOG = {
     "index": "example:\n  assistant index\n  assistant index --corpus ../shared/eval/norquad-dev/corpus --index /tmp/nq-index",
     "ask": 'example:\n  assistant ask "Hvor lenge gjelder kvalitetsavtalen?"\n  assistant ask --json "Hva sier avtalen om heltid?"',
     "retrieve": "example:\n  assistant retrieve --questions ../shared/eval/seed-dev/questions.jsonl --out results.jsonl",
+    "eval": "example:\n  assistant eval ../shared/eval/seed-dev\n  assistant eval ../shared/eval/norquad-dev --out /tmp/nq.jsonl",
     "serve": "example:\n  assistant serve --port 7860\n  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0",
     "bench": "example:\n  assistant bench --quick",
 }
@@ -77,39 +78,50 @@ def cmd_ask(args) -> int:
 
 
 def cmd_retrieve(args) -> int:
-    from .answer import result_row
     from .core import Assistant
-    from .errors import QuestionError
+    from .evaluate import read_questions, timed_run
 
     assistant = Assistant(_config(args))
-    searcher = assistant.load()
-    rows = []
-    with open(args.questions, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError:
-                    raise AssistantError(f"{args.questions}:{n} is not valid JSON") from None
-    docs = searcher.data.documents
-    threshold = assistant.config.abstain_threshold
-    out = Path(args.out)
+    questions = read_questions(Path(args.questions))
+    assistant.load()
+    rows, seconds = timed_run(assistant, questions, top_k=args.top_k, clauses_only=args.clauses_only)
+    _write_rows(Path(args.out), rows)
+    print(f"Wrote {len(rows)} results to {args.out} in {seconds:.1f} s.", file=sys.stderr)
+    return 0
+
+
+def _write_rows(out: Path, rows: list[dict]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
     with open(out, "w", encoding="utf-8") as f:
         for row in rows:
-            try:
-                result = assistant.retrieve(row["question"], top_k=args.top_k, context=not args.clauses_only)
-            except QuestionError:
-                f.write(json.dumps({"id": row["id"], "results": [], "abstained": True}) + "\n")
-                continue
-            f.write(json.dumps({
-                "id": row["id"],
-                "abstained": result.answerable < threshold,
-                "answerable": round(result.answerable, 4),
-                "results": [result_row(h, docs[h.clause.doc_id], args.clauses_only) for h in result.hits],
-            }, ensure_ascii=False) + "\n")
-    print(f"Wrote {len(rows)} results to {out} in {time.perf_counter() - t0:.1f} s.", file=sys.stderr)
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def cmd_eval(args) -> int:
+    from .core import Assistant
+    from .e5convert import default_model_dir
+    from .evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run
+
+    set_dir = Path(args.set_dir)
+    questions = read_questions(set_dir / "questions.jsonl")
+    scorer = load_scorer(Path(args.scorer) if args.scorer else set_dir.parent / "score_retrieval.py")
+    overrides = {}
+    if not args.corpus and (set_dir / "corpus").is_dir():  # the set brings its own documents
+        overrides["corpus_dir"] = set_dir / "corpus"
+        if not args.index:
+            overrides["index_dir"] = default_model_dir().parent / "eval" / f"{set_dir.resolve().name}-index"
+    config = _config(args).with_(**overrides)
+    assistant = Assistant(config)
+    assistant.index(progress=progress_printer(args.json))
+    rows, seconds = timed_run(assistant, questions, top_k=args.top_k, clauses_only=args.clauses_only)
+    if args.out:
+        _write_rows(Path(args.out), rows)
+    metrics = score_by_slice(scorer, questions, rows)
+    if args.json:
+        print(json.dumps(metrics, ensure_ascii=False, indent=1))
+    else:
+        print(format_report(metrics, f"{set_dir.name} ({len(questions)} questions, {seconds:.1f} s, "
+                                     f"corpus {config.corpus_dir})"), end="")
     return 0
 
 
@@ -158,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clauses-only", action="store_true",
                    help="return the bare clauses instead of each clause with its neighbours (~600 chars)")
     p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("eval", parents=[common], help="score a question set (retrieve + ask, by lang and kind)",
+                       epilog=EPILOG["eval"], formatter_class=fmt)
+    p.add_argument("set_dir", help="folder with questions.jsonl (and corpus/ if it brings its own documents)")
+    p.add_argument("--scorer", help="score_retrieval.py (default: beside the set folder)")
+    p.add_argument("--out", help="also write the results here (scorer format)")
+    p.add_argument("--top-k", type=int, default=10, dest="top_k")
+    p.add_argument("--clauses-only", action="store_true", help="score bare clauses instead of clauses in context")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", parents=[common], help="run the web app", epilog=EPILOG["serve"], formatter_class=fmt)
     p.add_argument("--host", default=os.environ.get("ASSISTANT_HOST", "127.0.0.1"))

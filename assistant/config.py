@@ -27,12 +27,10 @@ class Config:
     index_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "embeddings")
     model: str = DEFAULT_MODEL
     top_k: int = 5
-    candidates: int = 100  # per retriever, before fusion
-    dense_weight: float = 0.5  # share of the dense score in the fused score
-    doc_weight: float = 0.3  # how much the document's overall match lifts its clauses
-    neighbour_weight: float = 0.2  # how much neighbouring clauses add to a clause's score
+    candidates: int = 100  # per retriever, before ranking
     context_chars: int = 600  # result passage: the clause plus neighbours up to this length
-    abstain_threshold: float = 0.5  # answerability below this -> "the documents don't say"
+    abstain_threshold: float = 0.5  # fitted answerability below this -> "the documents don't say"
+    models_file: Path | None = None  # fitted ranking models (default assistant/fitted/models.json)
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
     batch_size: int = 16  # measured best on 2 cores (docs/benchmarks.md)
@@ -47,7 +45,7 @@ class Config:
             )
         if not isinstance(self.context_chars, int) or self.context_chars < 0:
             raise ConfigError(f"context_chars must be a non-negative integer, got {self.context_chars!r}")
-        for name in ("dense_weight", "doc_weight", "neighbour_weight", "abstain_threshold"):
+        for name in ("abstain_threshold",):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")

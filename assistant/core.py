@@ -19,7 +19,8 @@ from .embed import load_embedder
 from .errors import DocumentError, IndexError_, QuestionError
 from .index import BuildReport, IndexData, build_index, load_index
 from .loaders import SUPPORTED, load_document
-from .search import FusionParams, Searcher, SearchResult
+from .query import to_bokmal
+from .search import Searcher, SearchParams, SearchResult
 from .types import Document
 
 __all__ = ["Assistant", "clean_question", "safe_filename"]
@@ -62,6 +63,11 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{suffix}"
 
 
+def _warm_translator() -> None:
+    """Start the nynorsk translator in the background: its first question costs ~1 s."""
+    threading.Thread(target=to_bokmal, args=("Kva seier avtalen?",), daemon=True).start()
+
+
 class Assistant:
     """Answers questions from the documents in `config.corpus_dir`.
 
@@ -83,10 +89,10 @@ class Assistant:
             self._embedder = load_embedder(self.config.model, batch_size=self.config.batch_size)
         return self._embedder
 
-    def _params(self) -> FusionParams:
+    def _params(self) -> SearchParams:
         c = self.config
-        return FusionParams(candidates=c.candidates, dense_weight=c.dense_weight, doc_weight=c.doc_weight,
-                            neighbour_weight=c.neighbour_weight, context_chars=c.context_chars)
+        return SearchParams(candidates=c.candidates, context_chars=c.context_chars,
+                            models_file=str(c.models_file) if c.models_file else None)
 
     def index(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
         """Bring the index up to date with the corpus folder (embeds only changed documents)."""
@@ -107,6 +113,7 @@ class Assistant:
             return searcher
         with self._lock:
             if self._searcher is None:
+                _warm_translator()
                 try:
                     data = load_index(self.config.index_dir, model=self.embedder.name)
                     self._searcher = Searcher(data, self.embedder, self._params())
@@ -130,37 +137,38 @@ class Assistant:
         text = clean_question(question, self.config.max_question_chars)
         return self.load().search(text, top_k or self.config.top_k, context=context)
 
-    def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None) -> Answer:
-        """Answer one question. `history` holds the earlier questions of the conversation."""
+    def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None, context: bool = True) -> Answer:
+        """Answer one question. `history` holds the earlier questions of the conversation;
+        `context=False` gives bare clauses instead of clauses with their neighbours."""
         text = clean_question(question, self.config.max_question_chars)
         searcher = self.load()
-        query, prefer = self._with_context(text, history, searcher)
-        follow_up = query != text
-        result = searcher.search(query, top_k or self.config.top_k, prefer_doc=prefer)
-        return build_answer(text, query, result, searcher.data.documents,
-                            self.config.abstain_threshold, searcher.analyzer, follow_up)
+        doc_id = self._follow_up_doc(text, history, searcher)
+        shown = text if doc_id is None else f"{text} ({searcher.data.documents[doc_id].title})"
+        result = searcher.search(text, top_k or self.config.top_k, restrict_doc=doc_id, context=context)
+        return build_answer(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
+                            follow_up=doc_id is not None)
 
-    def _with_context(self, text: str, history: Sequence[str], searcher: Searcher) -> tuple[str, str | None]:
-        """A short or referring follow-up is about the document the previous question found.
+    def _follow_up_doc(self, text: str, history: Sequence[str], searcher: Searcher) -> str | None:
+        """The document a short or referring follow-up is about: the one the previous answer quoted.
 
-        It is searched with that document's title added, and that document preferred.
+        «hvem signerte kvalitetsavtalen?» then «og når utløper den?»: the second is searched in
+        the document that answered the first.
         """
         previous = [h for h in history if isinstance(h, str) and h.strip()]
         if not previous:
-            return text, None
+            return None
         terms = searcher.analyzer.terms(text)
         refers = bool(_CONTINUES.search(text)) or (bool(_PRONOUN.search(text)) and len(terms) <= 2)
         if not (len(terms) <= 1 or refers):
-            return text, None
+            return None
         try:
             prev = clean_question(previous[-1], self.config.max_question_chars)
         except QuestionError:
-            return text, None
-        found = searcher.search(prev, 1).hits
-        if not found:
-            return text, None
-        doc = searcher.data.documents[found[0].clause.doc_id]
-        return f"{text} ({doc.title})", doc.doc_id
+            return None
+        found = searcher.search(prev, 1)
+        if found.lead_row >= 0:
+            return searcher.data.clauses[found.lead_row].doc_id
+        return found.hits[0].clause.doc_id if found.hits else None
 
     # -- documents -----------------------------------------------------------
     def documents(self) -> list[dict]:

@@ -5,6 +5,8 @@
       documents-<gen>.jsonl    one line per document: metadata and extracted text
       clauses-<gen>.jsonl      one line per clause, in vector order
       vectors-<gen>.faiss      FAISS flat inner-product index of the clause vectors
+      sentences-<gen>.npz      every clause's sentences: (clause row, start, end) and a vector each
+                               (a one-sentence clause reuses its clause vector)
 
 A build writes a new generation of files, then replaces manifest.json atomically (it is
 written last), then removes the old generation: a crash at any point leaves a complete
@@ -28,18 +30,19 @@ import numpy as np
 
 from .errors import DocumentError, IndexError_
 from .loaders import file_hash, list_documents, load_document
-from .split import split_document
+from .split import sentence_spans, split_document
 from .types import Clause, Document
 
 __all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VERSION"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 # Documents are re-split and re-embedded when the code that cuts clauses or composes their
 # indexed text changes (split.py, types.py), or the model does.
 SPLITTER_VERSION = hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("split.py", "types.py"))
 ).hexdigest()[:12]
 MANIFEST = "manifest.json"
+ROLES = ("documents", "clauses", "vectors", "sentences")
 
 
 @dataclass
@@ -49,6 +52,12 @@ class IndexData:
     documents: dict[str, Document]
     clauses: list[Clause]
     vectors: np.ndarray  # (n_clauses, dim) float32, L2-normalised
+    sentences: np.ndarray | None = None  # (n_sentences, 3) int64: clause row, start, end
+    sentence_vectors: np.ndarray | None = None  # (n_sentences, dim) float32, L2-normalised
+
+    def __post_init__(self):
+        if self.sentences is None:
+            self.sentences, self.sentence_vectors = clause_sentences(self.clauses, self.vectors)
 
 
 @dataclass
@@ -59,6 +68,7 @@ class BuildReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
     embedded_clauses: int = 0
+    embedded_sentences: int = 0
     total_clauses: int = 0
     seconds: float = 0.0
     rebuilt_because: str = ""
@@ -123,6 +133,11 @@ def _write_vectors(path: Path, vectors: np.ndarray) -> None:
     faiss.write_index(index, str(path))
 
 
+def _write_npz(path: Path, **arrays) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
 def _read_vectors(path: Path) -> np.ndarray:
     import faiss
 
@@ -168,7 +183,7 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
             f"the index in {index_dir} was built with model {manifest.get('model')!r}, not {model!r}"
         )
     files = manifest.get("files", {})
-    for role in ("documents", "clauses", "vectors"):
+    for role in ROLES:
         name = files.get(role, {}).get("name", "")
         path = index_dir / name
         if not name or not path.is_file():
@@ -179,11 +194,14 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
         docs = [Document(**d) for d in _read_jsonl(index_dir / files["documents"]["name"])]
         clauses = [Clause.from_json(d) for d in _read_jsonl(index_dir / files["clauses"]["name"])]
         vectors = _read_vectors(index_dir / files["vectors"]["name"])
+        with np.load(index_dir / files["sentences"]["name"], allow_pickle=False) as z:
+            spans, svecs = z["spans"].astype(np.int64), z["vectors"].astype(np.float32)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexError_(f"the index in {index_dir} is unreadable ({type(exc).__name__})") from None
-    if len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim")):
+    if (len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim"))
+            or len(spans) != len(svecs) or (len(spans) and (spans[:, 0].max() >= len(clauses) or spans[:, 0].min() < 0))):
         raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
-    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors)
+    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs)
 
 
 def _doc_key(doc_sha: str) -> str:
@@ -284,7 +302,8 @@ def build_index(
     else:
         dim = old.dim if old is not None else embedder.dim
         vectors = np.zeros((0, dim), dtype=np.float32)
-    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors)
+    spans, svecs, report.embedded_sentences = _sentence_vectors(clauses, vectors, old, embedder, say)
+    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs)
     report.total_clauses = len(clauses)
     if report.changed or old is None or report.rebuilt_because:
         say("writing index", 0.95)
@@ -296,6 +315,38 @@ def build_index(
     report.seconds = time.perf_counter() - t0
     say("done", 1.0)
     return data, report
+
+
+def clause_sentences(clauses: list[Clause], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each clause's sentence spans, every sentence given its clause's vector."""
+    rows = [(r, a, b) for r, c in enumerate(clauses) for a, b in (sentence_spans(c.text, c.start) or [(c.start, c.end)])]
+    spans = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return spans, np.ascontiguousarray(vectors[spans[:, 0]] if len(spans) else vectors[:0], dtype=np.float32)
+
+
+def _sentence_vectors(clauses, vectors, old: IndexData | None, embedder, say) -> tuple[np.ndarray, np.ndarray, int]:
+    """Sentence vectors: a clause of one sentence reuses its clause vector; the sentences of longer
+    clauses are embedded on their own, or taken from the previous index when their document is unchanged."""
+    spans, svecs = clause_sentences(clauses, vectors)
+    known = {}
+    if old is not None and old.sentences is not None:
+        for (r, a, b), v in zip(old.sentences.tolist(), old.sentence_vectors):
+            known[(old.clauses[r].doc_id, a, b)] = v
+    counts = np.bincount(spans[:, 0], minlength=len(clauses)) if len(spans) else np.zeros(len(clauses), int)
+    todo, texts = [], []
+    for i, (r, a, b) in enumerate(spans.tolist()):
+        if counts[r] < 2:
+            continue
+        c = clauses[r]
+        v = known.get((c.doc_id, a, b))
+        if v is not None:
+            svecs[i] = v
+        else:
+            todo.append(i)
+            texts.append(c.text[a - c.start : b - c.start])
+    if texts:
+        svecs[todo] = _embed_in_batches(embedder, texts, lambda m, f: say("sentences: " + m, f))
+    return spans, svecs, len(texts)
 
 
 def read_manifest_safely(index_dir: Path) -> dict | None:
@@ -328,6 +379,7 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
         "documents": f"documents-{gen}.jsonl",
         "clauses": f"clauses-{gen}.jsonl",
         "vectors": f"vectors-{gen}.faiss",
+        "sentences": f"sentences-{gen}.npz",
     }
     try:
         _write_files(index_dir, data, keys, names)
@@ -345,9 +397,9 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
 
 def _is_index_file(name: str) -> bool:
     """A data file of some generation, or a temporary file left by an interrupted write."""
-    if name.split("-")[0] in ("documents", "clauses", "vectors"):
+    if name.split("-")[0] in ROLES:
         return True
-    return name.startswith(".") and name[1:].split("-")[0].split(".")[0] in ("documents", "clauses", "vectors", "manifest")
+    return name.startswith(".") and name[1:].split("-")[0].split(".")[0] in (*ROLES, "manifest")
 
 
 def _write_files(index_dir: Path, data: IndexData, keys: dict[str, str], names: dict[str, str]) -> None:
@@ -355,6 +407,7 @@ def _write_files(index_dir: Path, data: IndexData, keys: dict[str, str], names: 
     _write_atomic(index_dir / names["documents"], lambda p: _write_jsonl(p, docs_rows))
     _write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
     _write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data.vectors))
+    _write_atomic(index_dir / names["sentences"], lambda p: _write_npz(p, spans=data.sentences, vectors=data.sentence_vectors))
     counts = Counter(c.doc_id for c in data.clauses)
     manifest = {
         "format": FORMAT_VERSION,

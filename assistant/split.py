@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .types import Clause, Document
 
-__all__ = ["MAX_CHARS", "split_document"]
+__all__ = ["MAX_CHARS", "sentence_spans", "split_document"]
 
 MAX_CHARS = 900  # longer paragraphs are cut at sentence ends into pieces of about this size
 SHORT_LINE = 60
@@ -241,3 +241,22 @@ def _is_short_run_start(lines: list[_Line], i: int, j: int) -> bool:
         and _short_plain(lines[j])
         and not lines[j].blank_before
     )
+
+
+def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
+    """Sentences of a clause as (start, end) offsets (plus `base`): cut at . ! ? … before a capital
+    or digit (not «31. desember»), and at line ends; blanks around each sentence excluded."""
+    spans = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        cuts = [m.start() + len(m.group(0).rstrip()) for m in _SENTENCE_END.finditer(line)]
+        a = 0
+        for c in cuts + [len(line)]:
+            seg = line[a:c]
+            lead = len(seg) - len(seg.lstrip())
+            body = seg.strip()
+            if body:
+                spans.append((base + pos + a + lead, base + pos + a + lead + len(body)))
+            a = c
+        pos += len(line)
+    return spans

@@ -5,13 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 extras=""
+debs=()
+# nynorsk questions are translated to bokmål by apertium (the assistant runs without it, less well)
+[ -f /usr/share/apertium/apertium-nno-nob/nno-nob.automorf.bin ] || debs+=(apertium-nno-nob)
 if [ "${1:-}" = "--test" ]; then
   extras="[test,bench]"
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "installing Debian chromium for the browser test" >&2
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  command -v chromium >/dev/null 2>&1 || debs+=(chromium fonts-dejavu-core)  # for the browser test
+fi
+if [ ${#debs[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${debs[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1 && { [ -z "$SUDO" ] || command -v sudo >/dev/null 2>&1; }; then
+    $SUDO apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${debs[@]}" >/dev/null \
+      || echo "warning: could not install ${debs[*]}; the assistant runs without them" >&2
+  else
+    echo "warning: cannot install ${debs[*]} (no apt-get or sudo); the assistant runs without them" >&2
   fi
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

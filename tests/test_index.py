@@ -81,8 +81,8 @@ def test_faiss_search_matches_numpy_brute_force(fake_assistant):
 def test_config_validation_names_value_and_fix(tmp_path):
     with pytest.raises(ConfigError, match="top_k must be an integer from 1 to 100, got 0"):
         Config(top_k=0)
-    with pytest.raises(ConfigError, match="dense_weight"):
-        Config(dense_weight=1.5)
+    with pytest.raises(ConfigError, match="abstain_threshold"):
+        Config(abstain_threshold=1.5)
 
 
 def test_missing_corpus_gives_clear_error(tmp_path, fake_embedder):

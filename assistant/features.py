@@ -1,0 +1,141 @@
+"""Features for the learned parts: ranking clauses, choosing the answer sentence, declining.
+
+All three models (models.py) are linear in these features and fitted by
+`fitting/fit_models.py` on NorQuAD train; the features are computed the same way when
+fitting and when answering. Every feature is generic: scores from the two retrievers,
+how much of the question (weighted by how rare each word is) a clause, a sentence or a
+document covers, and whether a sentence holds the kind of thing the question asks for
+(a number, a date, a duration, a person, a place).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .query import Query
+
+__all__ = ["RANK_FEATURES", "SENTENCE_FEATURES", "ABSTAIN_FEATURES", "QueryTerms", "TYPED", "has_type"]
+
+TYPED = ("number", "date", "duration", "person", "place")
+
+RANK_FEATURES = (
+    "cos", "cos_gap", "scos", "scos_gap", "bm25", "cov", "cov_text", "doc_bm25", "doc_cov", "doc_cos_gap",
+    "nb_cos_gap", "nb_bm25", "is_heading", "is_signature", "log_len", *(f"type_{t}" for t in TYPED),
+)
+SENTENCE_FEATURES = (
+    "scos", "scos_gap", "clause_prob", "clause_top", "scov", "scov_ctx", "log_len", "is_first", "novelty",
+    "is_heading", *(f"type_{t}" for t in TYPED),
+)
+ABSTAIN_FEATURES = (
+    "top_score", "top_prob", "cos", "scos", "cov", "scov", "doc_cov", "missing_idf", "unknown_share",
+    "sent_prob", "no_terms", *(f"asks_{t}" for t in TYPED), *(f"type_{t}" for t in TYPED),
+)
+
+_MONTHS = ("januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember|"
+           "january|february|march|may|june|july|october|december")
+_NUMBER_WORDS = ("en|ei|ett|én|to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tjue|tretti|førti|femti|hundre|"
+                 "tusen|million|millioner|milliard|milliarder|prosent|halvparten|dobbelt|one|two|three|four|five|"
+                 "six|seven|eight|nine|ten|hundred|thousand|percent")
+_TYPE_RE = {
+    "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I),
+    "date": re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({_MONTHS})\b|\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}|"
+                       r"\b(våren|høsten|sommeren|vinteren|mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|"
+                       r"i dag|i går|i fjor|i år)\b", re.I),
+    "duration": re.compile(rf"\b(frem til|fram til|inntil|til og med|siden|varer|varte|periode|perioden|"
+                           rf"år|måned|måneder|måneds|uke|uker|dag|dager|timer|minutter|sekunder|"
+                           rf"years?|months?|weeks?|days?|hours?|until)\b|\d\s*[-–]\s*\d|\b({_MONTHS})\b", re.I),
+    # a person or a place: a capitalised word that does not start the sentence
+    "person": re.compile(r"(?<=[\w,;:)»] )[A-ZÆØÅ][a-zæøåéü]+(?:[ -][A-ZÆØÅ][a-zæøåéü]+)*"),
+    "place": re.compile(r"(?<=[\w,;:)»] )[A-ZÆØÅ][a-zæøåéü]+"),
+}
+
+
+def has_type(text: str, kind: str, question: str = "") -> float:
+    """1.0 when `text` holds something of the kind (a person or place that the question does not
+    already name), else 0.0."""
+    pattern = _TYPE_RE.get(kind)
+    if pattern is None:
+        return 0.0
+    if kind in ("person", "place"):
+        named = question.casefold()
+        return float(any(m.group(0).casefold() not in named for m in pattern.finditer(text)))
+    return float(pattern.search(text) is not None)
+
+
+@dataclass
+class QueryTerms:
+    """The question's search terms with their weights (inverse document frequency).
+
+    `groups[i]` is the set of stems that count as finding word i: its own stem and the
+    corpus words it expands to (compound parts or compounds that contain it).
+    """
+
+    groups: list[frozenset[str]] = field(default_factory=list)
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    flat: list[str] = field(default_factory=list)  # every stem, for BM25
+    known: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # the corpus has the word
+    idf_max: float = 1.0
+
+    def coverage(self, terms) -> float:
+        """The IDF-weighted share of the question's words found in `terms` (a set of stems)."""
+        total = float(self.weights.sum())
+        if total <= 0:
+            return 0.0
+        found = sum(w for g, w in zip(self.groups, self.weights) if not g.isdisjoint(terms))
+        return found / total
+
+    def missing_idf(self, terms) -> float:
+        """The rarest question word missing from `terms`, as a share of the largest IDF (0 = none missing)."""
+        miss = [w for g, w in zip(self.groups, self.weights) if g.isdisjoint(terms)]
+        return max(miss) / self.idf_max if miss else 0.0
+
+    def unknown_share(self) -> float:
+        total = float(self.weights.sum())
+        return float(self.weights[~self.known].sum() / total) if total > 0 else 0.0
+
+
+def query_terms(searcher, query: Query, words: list[str] | None = None) -> QueryTerms:
+    """Terms for the keyword side. English questions keep only names and numbers (the words an
+    English question shares with Norwegian text); `words` overrides the question's words."""
+    lexical = searcher.lexical
+    if words is None:
+        words = lexical_words(searcher.analyzer, query)
+    n = max(lexical.n, 1)
+    idf_max = math.log(1 + (n + 0.5) / 0.5)
+    groups, weights, known, flat, seen = [], [], [], [], set()
+    for w in words:
+        stem = searcher.analyzer.stem(w)
+        if stem in seen:
+            continue
+        seen.add(stem)
+        expanded = lexical.expand([w])
+        group = frozenset([stem, *expanded])
+        dfs = [lexical.vocab.get(t, 0) for t in group]
+        df = max(dfs) if dfs else 0
+        groups.append(group)
+        weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else idf_max)
+        known.append(df > 0)
+        flat.extend(expanded)
+    return QueryTerms(groups, np.asarray(weights, dtype=np.float64), flat, np.asarray(known, dtype=bool), idf_max)
+
+
+_NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!] )\b[A-ZÆØÅ][\w-]+|\d[\d.,:]*")
+
+
+def lexical_words(analyzer, query: Query) -> list[str]:
+    if query.language == "en":
+        return analyzer.words(" ".join(m.group(0) for m in _NAME_OR_NUMBER.finditer(query.text)))
+    return analyzer.words(query.search_text)
+
+
+def names_and_numbers(analyzer, text: str) -> list[str]:
+    """The words of a Norwegian question that an English twin would share with the text."""
+    return analyzer.words(" ".join(m.group(0) for m in _NAME_OR_NUMBER.finditer(text)))
+
+
+def type_vector(text: str, query: Query) -> list[float]:
+    return [has_type(text, t, query.text) if query.answer_type == t else 0.0 for t in TYPED]

@@ -1,0 +1,172 @@
+"""Understand a question before searching: its language, its bokmål form, the answer it expects.
+
+- **Language**: bokmål, nynorsk or English, from function words (lang.py).
+- **Nynorsk -> bokmål**: Debian's `apertium-nno-nob`, run as one persistent pipeline with
+  null-flush (a fresh `apertium` call costs ~1 s; a question through the running pipeline
+  costs a few ms). Without apertium the question is searched as written, and one notice is
+  logged.
+- **Expected answer**: the question word says what kind of answer it asks for (a number, a
+  date, a duration, a person, a place); the answer scorer and the abstention model have
+  features for whether a sentence holds that kind of thing (see features.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .lang import detect_language
+
+__all__ = ["Query", "ANSWER_TYPES", "expected_answer", "parse_query", "to_bokmal"]
+
+log = logging.getLogger(__name__)
+
+# Question words -> the kind of answer asked for (bokmål, nynorsk, English). Ordered: the first
+# pattern that matches wins («hvor mange» before «hvor»).
+_TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("number", r"hvor mange|hvor mye|kor mange|kor mykje|kor mye|hvor stor|kor stor|how many|how much|antall|talet på"),
+    ("duration", r"hvor lenge|kor lenge|how long|hvor lang tid|kor lang tid|varighet|fram til når|frem til når|until when"),
+    ("date", r"\bnår\b|\bnår\b|hvilket år|kva år|kva tid|\bwhen\b|what year|which year|what date|hvilken dato|kva dato"),
+    ("person", r"\bhvem\b|\bkven\b|\bwho\b|\bwhom\b|hvilken person|hvilke personer"),
+    ("place", r"\bhvor\b|\bkvar\b|\bwhere\b|hvilket sted|hvilken by|kva stad"),
+    ("reason", r"\bhvorfor\b|\bkvifor\b|\bwhy\b"),
+    ("how", r"\bhvordan\b|\bkorleis\b|\bhow\b"),
+    ("what", r"\bhva\b|\bkva\b|\bwhat\b|\bwhich\b|\bhvilke\b|\bhvilken\b|\bhvilket\b|\bkva for\b"),
+)
+ANSWER_TYPES = tuple(t for t, _ in _TYPE_PATTERNS) + ("yesno",)
+_COMPILED = tuple((t, re.compile(p, re.I)) for t, p in _TYPE_PATTERNS)
+_YESNO = re.compile(r"^\s*(er|har|kan|skal|vil|blir|får|finnes|fins|gjelder|omfatter|må|bør|is|are|does|do|can|"
+                    r"will|should|has|have|must|gjer|gir|tar)\b", re.I)
+
+
+def expected_answer(text: str) -> str:
+    """The kind of answer a question asks for: one of ANSWER_TYPES (yesno when none is named)."""
+    for kind, pattern in _COMPILED:
+        if pattern.search(text):
+            return kind
+    return "yesno" if _YESNO.search(text) else "what"
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the question as asked (cleaned)
+    language: str  # nb | nn | en
+    search_text: str  # what the keyword search reads: the bokmål form of a nynorsk question
+    answer_type: str  # one of ANSWER_TYPES
+
+
+def parse_query(text: str, translate: bool = True) -> Query:
+    language = detect_language(text)
+    search_text = text
+    if language == "nn" and translate:
+        search_text = to_bokmal(text) or text
+    return Query(text, language, search_text, expected_answer(search_text if language == "nn" else text))
+
+
+# -- nynorsk -> bokmål ---------------------------------------------------------------------
+_APERTIUM_DIR = "/usr/share/apertium/apertium-nno-nob"
+_STAGES = (
+    "lt-proc -z -w -e {d}/nno-nob.automorf.bin",
+    "cg-proc -z {d}/nno-nob.seg.rlx.bin",
+    "cg-proc -z -w {d}/nno-nob.rlx.bin",
+    "apertium-tagger -z -g {d}/nno-nob.prob",
+    "apertium-pretransfer -z",
+    "lt-proc -z -b {d}/nno-nob.autobil.bin",
+    "lrx-proc -z -m {d}/nno-nob.autolex.bin",
+    "apertium-transfer -z -b {d}/apertium-nno-nob.nno-nob.t1x {d}/nno-nob.t1x.bin",
+    "apertium-interchunk -z {d}/apertium-nno-nob.nno-nob.t2x {d}/nno-nob.t2x.bin",
+    "apertium-postchunk -z {d}/apertium-nno-nob.nno-nob.t3x {d}/nno-nob.t3x.bin",
+    "lt-proc -z -g {d}/nno-nob.autogen.bin",
+)
+_STREAM_SPECIAL = re.compile(r"([\^$\[\]{}/\\@<>*#])")
+_UNKNOWN_MARK = re.compile(r"(?<![\w])[*#@~](?=\w)")
+TIMEOUT_S = 3.0
+
+
+class _Apertium:
+    """One running nno->nob pipeline; a question in, its translation out (null-separated)."""
+
+    def __init__(self, folder: str = _APERTIUM_DIR):
+        self.folder = folder
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self.broken = False
+
+    @staticmethod
+    def available(folder: str = _APERTIUM_DIR) -> bool:
+        return (os.path.isfile(f"{folder}/nno-nob.automorf.bin") and shutil.which("lt-proc") is not None
+                and shutil.which("apertium-transfer") is not None and shutil.which("stdbuf") is not None)
+
+    def _start(self) -> subprocess.Popen:
+        # null-flush (-z) makes each stage answer at once; stdbuf for the stages that buffer anyway
+        pipeline = " | ".join("stdbuf -o0 " + s.format(d=self.folder) for s in _STAGES)
+        return subprocess.Popen(["bash", "-c", pipeline], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def translate(self, text: str) -> str | None:
+        if self.broken:
+            return None
+        payload = _STREAM_SPECIAL.sub(r"\\\1", " ".join(text.split())).encode("utf-8") + b"\0"
+        with self._lock:
+            try:
+                if self._proc is None or self._proc.poll() is not None:
+                    self._proc = self._start()
+                self._proc.stdin.write(payload)
+                self._proc.stdin.flush()
+                out = self._read_until_null(self._proc)
+            except (OSError, TimeoutError, ValueError) as exc:
+                log.warning("nynorsk translation failed (%s); searching the question as written", exc)
+                self._kill()
+                self.broken = True
+                return None
+        text = out.decode("utf-8", "replace").replace("\\", "")
+        return " ".join(_UNKNOWN_MARK.sub("", text).split())
+
+    @staticmethod
+    def _read_until_null(proc: subprocess.Popen) -> bytes:
+        import select
+
+        buf = b""
+        fd = proc.stdout.fileno()
+        while True:
+            ready, _, _ = select.select([fd], [], [], TIMEOUT_S)
+            if not ready:
+                raise TimeoutError("apertium did not answer")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise OSError("apertium stopped")
+            buf += chunk
+            if b"\0" in buf:
+                return buf.split(b"\0", 1)[0]
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, 9)
+            except OSError:
+                pass
+            self._proc = None
+
+
+@lru_cache(maxsize=1)
+def _translator() -> _Apertium | None:
+    if os.environ.get("ASSISTANT_APERTIUM", "").lower() in ("off", "0", "no"):
+        return None
+    if not _Apertium.available():
+        log.warning("apertium-nno-nob is not installed: nynorsk questions are searched as written "
+                    "(install it with scripts/setup.sh for better answers)")
+        return None
+    return _Apertium()
+
+
+@lru_cache(maxsize=4096)
+def to_bokmal(text: str) -> str | None:
+    """The bokmål translation of a nynorsk text, or None when apertium is not available."""
+    tr = _translator()
+    return tr.translate(text) if tr is not None else None

@@ -1,0 +1,220 @@
+"""The learned steps of a search: rank the candidate clauses, choose the answer sentence, decide.
+
+    candidates (dense top k ∪ BM25 top k) -> clause features -> ranker -> top clauses
+      -> their sentences -> sentence features -> sentence model -> the answer sentence
+      -> abstention features -> probability that the documents answer the question
+
+The three models are fitted by `fitting/fit_models.py` (see models.py); the functions here are
+used unchanged by that script, so what is fitted is what runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .features import (
+    ABSTAIN_FEATURES,
+    RANK_FEATURES,
+    SENTENCE_FEATURES,
+    TYPED,
+    QueryTerms,
+    type_vector,
+)
+from .models import Models
+from .query import Query
+
+__all__ = ["Ranked", "Chosen", "rank", "choose_sentence", "abstain_features", "softmax", "SENTENCE_CLAUSES"]
+
+SENTENCE_CLAUSES = 3  # the answer sentence is chosen among the sentences of the top clauses
+
+
+def softmax(s: np.ndarray) -> np.ndarray:
+    if not len(s):
+        return s
+    e = np.exp(s - s.max())
+    return e / e.sum()
+
+
+@dataclass
+class Ranked:
+    rows: np.ndarray  # candidate clause rows, best first
+    scores: np.ndarray  # ranker scores, same order
+    X: np.ndarray  # clause features, same order
+    cos: np.ndarray
+    lex: np.ndarray  # BM25 of every clause (for passages and matched terms)
+    lmax: float
+
+    @property
+    def probs(self) -> np.ndarray:
+        return softmax(self.scores)
+
+
+@dataclass
+class Chosen:
+    sentence: int  # row in data.sentences
+    clause_rank: int  # position of its clause in Ranked.rows
+    prob: float
+    X: np.ndarray  # its features
+
+
+def candidates(searcher, qvec: np.ndarray, qt: QueryTerms, restrict_doc: str | None = None,
+               exclude: set[int] | frozenset[int] = frozenset(), within: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Candidate rows: dense top k ∪ BM25 top k; every clause of `restrict_doc` (a follow-up) or
+    of the documents in `within` (document positions; fitting uses it to simulate small corpora)."""
+    n = len(searcher.data.clauses)
+    k = min(searcher.params.candidates, n)
+    lex = searcher.lexical.scores(qt.flat)
+    if within is not None:
+        rows = np.flatnonzero(np.isin(searcher.clause_doc, within))
+    elif restrict_doc is not None and restrict_doc in searcher._doc_pos:
+        rows = np.flatnonzero(searcher.clause_doc == searcher._doc_pos[restrict_doc])
+    else:
+        _, dids = searcher.dense.search(qvec, k + len(exclude))
+        lex_top = np.argpartition(-lex, k - 1)[:k] if k < n else np.arange(n)
+        lex_top = lex_top[lex[lex_top] > 0]
+        rows = np.unique(np.concatenate([dids, lex_top])).astype(np.int64)
+    if exclude:
+        rows = rows[~np.isin(rows, list(exclude))]
+    lmax = float(lex[rows].max()) if len(rows) else 0.0  # BM25 is scaled by the best candidate
+    return rows, lex, lmax
+
+
+def clause_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, rows: np.ndarray,
+                    lex: np.ndarray, lmax: float) -> tuple[np.ndarray, np.ndarray]:
+    data = searcher.data
+    n = len(data.clauses)
+    cos = data.vectors[rows] @ qvec
+    scos = searcher.best_sentence_cos(rows, qvec)
+    top_cos = float(cos.max())
+    bm = lex[rows] / lmax if lmax > 0 else np.zeros(len(rows))
+    doc_lex = searcher.doc_lexical.scores(qt.flat)
+    docs = searcher.clause_doc[rows]
+    dmax = float(doc_lex[docs].max())  # the best document among the candidates
+    doc_best = {}
+    for d, c in zip(docs.tolist(), cos.tolist()):
+        doc_best[d] = max(doc_best.get(d, -1.0), c)
+    prev_rows, next_rows = np.maximum(rows - 1, 0), np.minimum(rows + 1, n - 1)
+    has_prev, has_next = searcher.has_prev[rows], searcher.has_next[rows]
+    cos_prev = np.where(has_prev, data.vectors[prev_rows] @ qvec, cos)
+    cos_next = np.where(has_next, data.vectors[next_rows] @ qvec, cos)
+    bm_prev = np.where(has_prev, lex[prev_rows], 0.0)
+    bm_next = np.where(has_next, lex[next_rows], 0.0)
+    X = np.zeros((len(rows), len(RANK_FEATURES)))
+    X[:, 0] = cos
+    X[:, 1] = cos - top_cos
+    X[:, 2] = scos
+    X[:, 3] = scos - float(scos.max())
+    X[:, 4] = bm
+    X[:, 7] = doc_lex[docs] / dmax if dmax > 0 else 0.0
+    X[:, 9] = np.array([doc_best[d] for d in docs.tolist()]) - top_cos
+    X[:, 10] = np.maximum(cos_prev, cos_next) - top_cos
+    X[:, 11] = (np.maximum(bm_prev, bm_next) / lmax) if lmax > 0 else 0.0
+    doc_cov: dict[int, float] = {}
+    for i, row in enumerate(rows.tolist()):
+        c = data.clauses[row]
+        X[i, 5] = qt.coverage(searcher.clause_terms(row))
+        X[i, 6] = qt.coverage(searcher.text_terms(row))
+        d = int(docs[i])
+        if d not in doc_cov:
+            doc_cov[d] = qt.coverage(searcher.doc_terms(d))
+        X[i, 8] = doc_cov[d]
+        X[i, 12] = c.kind == "heading"
+        X[i, 13] = c.kind == "signature"
+        X[i, 14] = math.log1p(len(c.text))
+        if query.answer_type in TYPED:
+            X[i, 15:20] = type_vector((c.leadin + " " + c.text) if c.leadin else c.text, query)
+    return X, cos
+
+
+def rank(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, models: Models | None,
+         restrict_doc: str | None = None, exclude=frozenset(), within: np.ndarray | None = None) -> Ranked:
+    rows, lex, lmax = candidates(searcher, qvec, qt, restrict_doc, exclude, within)
+    if not len(rows):
+        empty = np.zeros(0)
+        return Ranked(rows, empty, np.zeros((0, len(RANK_FEATURES))), empty, lex, lmax)
+    X, cos = clause_features(searcher, query, qvec, qt, rows, lex, lmax)
+    scores = models.pick("ranker", query.language).score(X) if models is not None else X[:, 0]
+    order = np.argsort(-scores, kind="stable")
+    return Ranked(rows[order], scores[order], X[order], cos[order], lex, lmax)
+
+
+def sentence_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ranked: Ranked,
+                      top: int = SENTENCE_CLAUSES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of every sentence of the top clauses: (sentence rows, clause ranks, X)."""
+    data = searcher.data
+    probs = ranked.probs
+    ids, ranks = [], []
+    for j, row in enumerate(ranked.rows[:top].tolist()):
+        lo, hi = searcher.sentence_range(row)
+        ids.extend(range(lo, hi))
+        ranks.extend([j] * (hi - lo))
+    ids_a = np.asarray(ids, dtype=np.int64)
+    if not len(ids_a):
+        return ids_a, ids_a, np.zeros((0, len(SENTENCE_FEATURES)))
+    scos = data.sentence_vectors[ids_a] @ qvec
+    asked = frozenset().union(*qt.groups) if qt.groups else frozenset()
+    X = np.zeros((len(ids_a), len(SENTENCE_FEATURES)))
+    X[:, 0] = scos
+    X[:, 1] = scos - float(scos.max())
+    for i, (s, j) in enumerate(zip(ids_a.tolist(), ranks)):
+        row = int(ranked.rows[j])
+        c = data.clauses[row]
+        terms = searcher.sentence_terms(s)
+        X[i, 2] = probs[j]
+        X[i, 3] = j == 0
+        X[i, 4] = qt.coverage(terms)
+        X[i, 5] = qt.coverage(terms | searcher.context_terms(row))
+        text = searcher.sentence_text(s)
+        X[i, 6] = math.log1p(len(text))
+        X[i, 7] = s == searcher.sentence_range(row)[0]
+        X[i, 8] = (len(terms - asked) / len(terms)) if terms else 0.0
+        X[i, 9] = c.kind == "heading"
+        if query.answer_type in TYPED:
+            X[i, 10:15] = type_vector(text, query)
+    return ids_a, np.asarray(ranks, dtype=np.int64), X
+
+
+def choose_sentence(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ranked: Ranked,
+                    models: Models | None) -> Chosen | None:
+    ids, ranks, X = sentence_features(searcher, query, qvec, qt, ranked)
+    if not len(ids):
+        return None
+    scores = models.pick("sentence", query.language).score(X) if models is not None else X[:, 0]
+    p = softmax(scores)
+    best = int(np.argmax(scores))
+    return Chosen(int(ids[best]), int(ranks[best]), float(p[best]), X[best])
+
+
+def abstain_features(searcher, query: Query, qt: QueryTerms, ranked: Ranked, chosen: Chosen | None) -> np.ndarray:
+    x = np.zeros(len(ABSTAIN_FEATURES))
+    if not len(ranked.rows):
+        return x
+    top = int(ranked.rows[0])
+    x[0] = ranked.scores[0]
+    x[1] = ranked.probs[0]
+    x[2] = ranked.cos[0]
+    x[3] = chosen.X[0] if chosen is not None else ranked.cos[0]
+    x[4] = ranked.X[0, RANK_FEATURES.index("cov")]
+    x[5] = chosen.X[SENTENCE_FEATURES.index("scov_ctx")] if chosen is not None else x[4]
+    x[6] = ranked.X[0, RANK_FEATURES.index("doc_cov")]
+    x[7] = qt.missing_idf(searcher.doc_terms(int(searcher.clause_doc[top])))
+    x[8] = qt.unknown_share()
+    x[9] = chosen.prob if chosen is not None else 1.0
+    x[10] = not qt.groups
+    base = 11
+    for i, t in enumerate(TYPED):
+        x[base + i] = query.answer_type == t
+    if chosen is not None:
+        x[base + len(TYPED) : base + 2 * len(TYPED)] = chosen.X[SENTENCE_FEATURES.index("type_number"):][: len(TYPED)]
+    return x
+
+
+def answerability(models: Models | None, query: Query, x: np.ndarray) -> float:
+    if models is None:
+        return 1.0
+    z = float(models.pick("abstain", query.language).score(x)[0])
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))

@@ -1,0 +1,285 @@
+"""Fit the assistant's three models on NorQuAD train and write assistant/fitted/models.json.
+
+    python fitting/fit_models.py                      # the shipped models (~3 min on 2 cores, index built once)
+    python fitting/fit_models.py --limit 40 --out /tmp/m.json   # a quick refit on a slice
+
+Data: ../shared/eval/norquad-train (1,674 questions on 274 articles, none in a dev or test
+set). Each question is searched twice with the real search: over all the train articles, and
+over a small corpus of its own article and two others (the product's corpora are a few
+agreements, and scores scaled by the best candidate behave differently there).
+- **ranker** (listwise softmax over the candidate clauses): the gold clause holds the answer's
+  first character;
+- **sentence model** (listwise softmax over the sentences of the top clauses): the gold
+  sentence holds the answer's first character;
+- **abstention** (logistic, classes balanced): answerable = the question against its own
+  articles; not answerable = the same question against the seed agreements (far from the
+  topic) and against its own articles with the clauses holding the answer removed (near the
+  topic: the article is there, the answer is not). Its boundary is then moved so that 97 % of
+  the answerable training questions are answered (the product's bound on wrong refusals).
+
+Two variants of each: "nb" (the question's words drive the keyword side) and "en": the keyword
+side sees only the question's names and numbers, which is what an English question shares with
+Norwegian text; English questions use it. `--lexical-keep P` keeps each question word for the
+keyword side with probability P (a seeded simulation of questions in other words than the text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import Assistant, Config  # noqa: E402
+from assistant.e5convert import DEFAULT_MODEL, default_model_dir  # noqa: E402
+from assistant.features import (  # noqa: E402
+    ABSTAIN_FEATURES,
+    RANK_FEATURES,
+    SENTENCE_FEATURES,
+    lexical_words,
+    names_and_numbers,
+    query_terms,
+)
+from assistant.models import Linear, Models, parse_models  # noqa: E402
+from assistant.query import Query, expected_answer  # noqa: E402
+from assistant.rank import (  # noqa: E402
+    Ranked,
+    abstain_features,
+    candidates,
+    choose_sentence,
+    clause_features,
+    rank,
+    sentence_features,
+)
+
+DEFAULT_TRAIN = ROOT.parent / "shared" / "eval" / "norquad-train"
+VARIANTS = ("nb", "en")
+L2 = 1e-2  # ridge on the standardised weights, the same for every model
+SMALL_OTHERS = 2  # a small training corpus: the question's own article and two others
+KEEP_ANSWERABLE = 0.97  # the product's bound: at most 3 % of answerable questions declined
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = L2) -> Linear:
+    """Listwise: maximise the softmax probability of the gold candidates of each question."""
+    from scipy.optimize import minimize
+
+    allx = np.vstack([x for x, _ in groups])
+    mean, scale = allx.mean(0), allx.std(0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    zs = [((x - mean) / scale, g) for x, g in groups]
+
+    def loss(w):
+        total, grad = 0.0, np.zeros_like(w)
+        for z, g in zs:
+            s = z @ w
+            m = s.max()
+            e = np.exp(s - m)
+            p = e / e.sum()
+            pg = p[g].sum()
+            total -= math.log(max(pg, 1e-300))
+            grad -= (z[g].T @ p[g]) / max(pg, 1e-300) - z.T @ p
+        n = len(zs)
+        return total / n + l2 * w @ w, grad / n + 2 * l2 * w
+
+    res = minimize(loss, np.zeros(allx.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return Linear(tuple(names), mean, scale, res.x, 0.0)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, names) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(0), x.std(0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    model = LogisticRegression(C=1.0 / (2 * L2 * len(x)), class_weight="balanced", max_iter=2000)
+    model.fit((x - mean) / scale, y)
+    return Linear(tuple(names), mean, scale, model.coef_[0], float(model.intercept_[0]))
+
+
+def as_query(text: str, variant: str) -> Query:
+    return Query(text, variant, text, expected_answer(text))
+
+
+def gold_rows(searcher, q: dict) -> set[int]:
+    """Clause rows of the gold document that overlap the answer span."""
+    doc_id = Path(q["doc"]).stem
+    return {r for r, c in enumerate(searcher.data.clauses)
+            if c.doc_id == doc_id and c.start < q["end"] and q["start"] < c.end}
+
+
+def first_row(searcher, q: dict) -> int | None:
+    doc_id = Path(q["doc"]).stem
+    for r, c in enumerate(searcher.data.clauses):
+        if c.doc_id == doc_id and c.start <= q["start"] < c.end:
+            return r
+    return None
+
+
+def kept_words(analyzer, query: Query, keep: float, rng: random.Random) -> list[str]:
+    words = lexical_words(analyzer, query)
+    if keep >= 1.0:
+        return words
+    return [w for w in words if rng.random() < keep]
+
+
+def variant_terms(searcher, query: Query, variant: str, keep: float, rng):
+    if variant == "en":
+        return query_terms(searcher, query, names_and_numbers(searcher.analyzer, query.text))
+    return query_terms(searcher, query, kept_words(searcher.analyzer, query, keep, rng))
+
+
+def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
+        lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print) -> dict:
+    t0 = time.perf_counter()
+    rng = random.Random(seed)
+    questions = read_jsonl(train_dir / "questions.jsonl")
+    corpus = train_dir / "corpus"
+    tmp = None
+    if limit:
+        questions = questions[:limit]
+        tmp = Path(tempfile.mkdtemp(prefix="fit-slice-"))
+        corpus = tmp / "corpus"
+        corpus.mkdir()
+        for name in sorted({q["doc"] for q in questions}):
+            shutil.copy(train_dir / "corpus" / name, corpus / name)
+    if embedder is None:
+        from assistant.embed import load_embedder
+
+        embedder = load_embedder(DEFAULT_MODEL)
+    work = work_dir or (tmp or default_model_dir().parent / "fit")
+    train = Assistant(Config(corpus_dir=corpus, index_dir=Path(work) / "train-index", models_file="off"), embedder=embedder)
+    seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
+    try:
+        report = {"questions": len(questions), "lexical_keep": lexical_keep}
+        log(f"indexing {corpus} and {seeds_dir}")
+        train.index()
+        seeds.index()
+        ts, ss = train.load(), seeds.load()
+        qvecs = np.asarray(embedder.embed_queries([q["question"] for q in questions]), dtype=np.float32)
+        log(f"{len(questions)} questions embedded ({time.perf_counter() - t0:.0f} s)")
+        rankers, sentences, abstainers = {}, {}, {}
+        n_docs = len(ts.doc_ids)
+        for variant in VARIANTS:
+            # every question is asked twice: against all the train articles, and against a small
+            # corpus of its own article and SMALL_OTHERS others (the product's corpora are a few documents)
+            samples = []  # (question, qvec, query, terms, within, candidate features)
+            for q, qv in zip(questions, qvecs):
+                query = as_query(q["question"], variant)
+                qt = variant_terms(ts, query, variant, lexical_keep, rng)
+                own = ts._doc_pos.get(Path(q["doc"]).stem)
+                others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1)) if d != own][:SMALL_OTHERS]
+                for within in (None, np.array([own, *others])):
+                    rows, lex, lmax = candidates(ts, qv, qt, within=within)
+                    x, cos = clause_features(ts, query, qv, qt, rows, lex, lmax)
+                    samples.append((q, qv, query, qt, within, (rows, x, cos, lex, lmax)))
+            # 1. ranker: the gold clause holds the answer's first character
+            groups = []
+            for q, _, _, _, _, (rows, x, _, _, _) in samples:
+                gold = first_row(ts, q)
+                if gold is not None and gold in set(rows.tolist()):
+                    groups.append((x, rows == gold))
+            rankers[variant] = fit_softmax(groups, RANK_FEATURES)
+            report[f"{variant}_ranker_groups"] = len(groups)
+            partial = Models({"nb": rankers[variant]}, {}, {})
+            # 2. sentence model, on the fitted ranker's top clauses
+            sgroups, hits1, ranked_all = [], 0, []
+            for q, qv, query, qt, within, (rows, x, cos, lex, lmax) in samples:
+                scores = rankers[variant].score(x)
+                order = np.argsort(-scores, kind="stable")
+                ranked = Ranked(rows[order], scores[order], x[order], cos[order], lex, lmax)
+                ranked_all.append(ranked)
+                hits1 += within is None and bool(len(ranked.rows)) and int(ranked.rows[0]) in gold_rows(ts, q)
+                ids, _, sx = sentence_features(ts, query, qv, qt, ranked)
+                doc_id = Path(q["doc"]).stem
+                gold = np.array([ts.data.clauses[int(ts.data.sentences[i][0])].doc_id == doc_id
+                                 and ts.data.sentences[i][1] <= q["start"] < ts.data.sentences[i][2] for i in ids], bool)
+                if gold.any():
+                    sgroups.append((sx, gold))
+            sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES)
+            report[f"{variant}_train_hit1"] = round(hits1 / len(questions), 4)
+            report[f"{variant}_sentence_groups"] = len(sgroups)
+            partial = Models({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
+            # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
+            xs, ys, kinds = [], [], []
+            for (q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
+                chosen = choose_sentence(ts, query, qv, qt, ranked, partial)
+                cases = [(ts, ranked, chosen, qt, 1, "answerable")]
+                near = rank(ts, query, qv, qt, partial, exclude=frozenset(gold_rows(ts, q)), within=within)
+                cases.append((ts, near, choose_sentence(ts, query, qv, qt, near, partial), qt, 0, "near"))
+                if within is None:
+                    sqt = variant_terms(ss, query, variant, 1.0, rng)
+                    far = rank(ss, query, qv, sqt, partial)
+                    cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
+                for searcher, rk, ch, terms, label, kind in cases:
+                    xs.append(abstain_features(searcher, query, terms, rk, ch))
+                    ys.append(label)
+                    kinds.append(kind)
+            x, y = np.vstack(xs), np.array(ys)
+            model = fit_logistic(x, y, ABSTAIN_FEATURES)
+            # operating point: answer KEEP_ANSWERABLE of the answerable training questions (the bias
+            # moves so that this point is probability 0.5)
+            z = model.score(x)
+            cut = float(np.quantile(z[y == 1], 1 - KEEP_ANSWERABLE))
+            abstainers[variant] = replace(model, bias=model.bias - cut)
+            report[f"{variant}_abstain_shift"] = round(cut, 4)
+            p = 1 / (1 + np.exp(-abstainers[variant].score(x)))
+            for kind in ("answerable", "far", "near"):
+                sel = np.array([k == kind for k in kinds])
+                report[f"{variant}_train_answered_{kind}"] = round(float((p[sel] >= 0.5).mean()), 4)
+            log(f"variant {variant} fitted ({time.perf_counter() - t0:.0f} s): "
+                + ", ".join(f"{k}={v}" for k, v in report.items() if k.startswith(variant)))
+        models = {"ranker": rankers, "sentence": sentences, "abstain": abstainers}
+        report["seconds"] = round(time.perf_counter() - t0, 1)
+        doc = {
+            "made_by": "python fitting/fit_models.py" + (f" --limit {limit}" if limit else "")
+                       + (f" --lexical-keep {lexical_keep}" if lexical_keep < 1 else ""),
+            "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
+                         "against the seed agreements, and against their own articles with the answer removed)",
+            "embedding_model": embedder.name,
+            "seed": seed,
+            "models": {k: {v: m.to_json() for v, m in t.items()} for k, t in models.items()},
+            "report": report,
+        }
+        parse_models(doc)  # what is written can be read back
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_out = out.with_suffix(".tmp")
+        tmp_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp_out, out)
+        log(f"wrote {out} in {report['seconds']} s")
+        return doc
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="NorQuAD train folder (questions.jsonl, corpus/)")
+    ap.add_argument("--seeds", type=Path, default=ROOT / "corpus", help="the agreements, for out-of-scope examples")
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "fitted" / "models.json")
+    ap.add_argument("--limit", type=int, help="fit on the first N questions only (a quick check)")
+    ap.add_argument("--lexical-keep", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=13)
+    a = ap.parse_args(argv)
+    fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Score the dev sets with the shipped models and write docs/quality.md (tables by lang and kind).
+
+    python fitting/quality_report.py            # ~5 min on 2 cores once the indexes exist
+
+Sets: seed-dev on the bundled agreements; seed-dev on the agreements plus the two related
+regjeringen.no pages of extra-docs-dev (a corpus of several documents); norquad-dev on its
+own 353 articles. Indexes are kept in the cache (ASSISTANT_CACHE) between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import Assistant, Config  # noqa: E402
+from assistant.e5convert import default_model_dir  # noqa: E402
+from assistant.evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+
+
+def run_set(title: str, slug: str, questions_file: Path, corpus: Path, scorer, embedder=None) -> tuple[str, dict]:
+    index = default_model_dir().parent / "eval" / f"{slug}-index"
+    assistant = Assistant(Config(corpus_dir=corpus, index_dir=index), embedder=embedder)
+    assistant.index()
+    questions = read_questions(questions_file)
+    rows, seconds = timed_run(assistant, questions)
+    metrics = score_by_slice(scorer, questions, rows)
+    return format_report(metrics, f"{title} — {len(questions)} questions, {seconds:.1f} s"), metrics
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--eval", type=Path, default=EVAL)
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "quality.md")
+    a = ap.parse_args(argv)
+    scorer = load_scorer(a.eval / "score_retrieval.py")
+    mixed = default_model_dir().parent / "eval" / "seeds-plus-extra-corpus"
+    shutil.rmtree(mixed, ignore_errors=True)
+    shutil.copytree(ROOT / "corpus", mixed)
+    for p in (a.eval / "extra-docs-dev").glob("*.txt"):
+        shutil.copy(p, mixed / p.name)
+    from assistant.e5convert import DEFAULT_MODEL
+    from assistant.embed import load_embedder
+
+    embedder = load_embedder(DEFAULT_MODEL)
+    sections = []
+    for title, slug, qfile, corpus in (
+            ("seed-dev", "seed-dev", a.eval / "seed-dev" / "questions.jsonl", ROOT / "corpus"),
+            ("seed-dev, corpus: seeds + extra-docs-dev", "seeds-plus-extra", a.eval / "seed-dev" / "questions.jsonl", mixed),
+            ("norquad-dev", "norquad-dev", a.eval / "norquad-dev" / "questions.jsonl", a.eval / "norquad-dev" / "corpus")):
+        text, _ = run_set(title, slug, qfile, corpus, scorer, embedder)
+        sections.append(text)
+        print(text)
+    header = (
+        "# Retrieval and answer quality\n\n"
+        f"Made by `python fitting/quality_report.py` on {time.strftime('%Y-%m-%d')} with the default model and "
+        "the shipped fitted models (`assistant/fitted/models.json`). Scored by `../shared/eval/score_retrieval.py`: "
+        "hit@k counts a passage (the clause in context, ≤ 600 characters) holding the gold answer; answer_hit "
+        "counts the first answer shown (the quoted lead, ≤ 400 characters) holding it; declined is the share of "
+        "questions answered with «Avtalene sier ikke noe om dette».\n\n"
+    )
+    a.out.write_text(header + "\n".join(sections), encoding="utf-8")
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Understanding a question: language, nynorsk -> bokmål, the answer it asks for, the fitted models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.lang import detect_language
+from assistant.query import _Apertium, expected_answer, parse_query
+from tests.conftest import ROOT
+
+TRAIN = ROOT.parent / "shared" / "eval" / "norquad-train"
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Hvor lenge gjelder kvalitetsavtalen?", "nb"),
+    ("Kva seier avtalen om frivilligheit?", "nn"),
+    ("Kven er partane i avtalen?", "nn"),
+    ("What does the agreement say about volunteers?", "en"),
+    ("Are residents expected to take more responsibility for their own health?", "en"),
+    ("Hvem skrev boka A brief history of time?", "nb"),
+    ("heltid", "nb"),
+])
+def test_language_is_told_from_function_words(text, lang):
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Hvor mange kommuner deltok?", "number"),
+    ("Kor lenge gjeld avtalen?", "duration"),
+    ("Når ble avtalen signert?", "date"),
+    ("Who signed for the government?", "person"),
+    ("Hvor ble avtalen undertegnet?", "place"),
+    ("Hvorfor gikk KS inn i samarbeidet?", "reason"),
+    ("Omfatter avtalen tannhelsetjenesten?", "yesno"),
+    ("Hva sier avtalen om heltid?", "what"),
+])
+def test_expected_answer_follows_the_question_word(text, kind):
+    assert expected_answer(text) == kind
+
+
+@pytest.mark.skipif(not _Apertium.available(), reason="apertium-nno-nob is not installed (scripts/setup.sh installs it)")
+def test_nynorsk_is_searched_in_bokmal():
+    query = parse_query("Kva seier avtalen om frivilligheit og kor lenge gjeld ho?")
+    assert query.language == "nn"
+    assert query.search_text.startswith("Hva sier avtalen om frivillighet og hvor lenge gjelder")
+    assert query.answer_type == "duration"
+    # characters that mean something in apertium's stream format come through as text
+    assert "[x]" in parse_query("Kva er [x] i avtalen?").search_text
+
+
+def test_without_apertium_the_question_is_searched_as_written(monkeypatch):
+    import assistant.query as q
+
+    monkeypatch.setattr(q, "_translator", lambda: None)
+    q.to_bokmal.cache_clear()
+    query = parse_query("Kva seier avtalen om tannhelse?")
+    assert query.language == "nn" and query.search_text == "Kva seier avtalen om tannhelse?"
+    q.to_bokmal.cache_clear()
+
+
+@pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
+def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedder, corpus_dir):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    from fit_models import fit
+
+    from assistant import Assistant, Config
+    from assistant.models import load_models, parse_models
+
+    out = tmp_path / "models.json"
+    fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["made_by"].startswith("python fitting/fit_models.py --limit 25")
+    assert set(doc["models"]) == {"ranker", "sentence", "abstain"}
+    for table in doc["models"].values():
+        assert set(table) == {"nb", "en"}
+        for m in table.values():
+            assert len(m["features"]) == len(m["mean"]) == len(m["scale"]) == len(m["weights"])
+    assert doc["report"]["questions"] == 25
+    models = parse_models(doc)
+    assert models.pick("ranker", "en") is models.ranker["en"]
+    assistant = Assistant(Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", models_file=out),
+                          embedder=fake_embedder)
+    answer = assistant.ask("Hva sier avtalen om heltidsstillinger?")
+    assert assistant.load().models == load_models(str(out))
+    assert 0.0 <= answer.answerable <= 1.0 and answer.hits
+
+
+def test_a_model_file_for_other_features_is_refused(tmp_path):
+    from assistant import ModelError
+    from assistant.models import MODELS_FILE, parse_models
+
+    doc = json.loads(Path(MODELS_FILE).read_text(encoding="utf-8"))
+    doc["models"]["ranker"]["nb"]["features"] = doc["models"]["ranker"]["nb"]["features"][:-1]
+    with pytest.raises(ModelError, match="refit"):
+        parse_models(doc)
+    doc = json.loads(Path(MODELS_FILE).read_text(encoding="utf-8"))
+    doc["models"]["abstain"]["nb"]["weights"][0] = float("nan")
+    with pytest.raises(ModelError, match="damaged"):
+        parse_models(doc)
+
+
+@pytest.mark.slow
+def test_follow_up_is_searched_in_the_previous_answers_document(real_assistant):
+    first = real_assistant.ask("Hvem signerte kvalitetsavtalen?")
+    assert first.answered
+    follow = real_assistant.ask("og når utløper den?", history=["Hvem signerte kvalitetsavtalen?"])
+    assert follow.follow_up and follow.answered
+    assert {h.clause.doc_id for h in follow.hits} == {first.hits[0].clause.doc_id}
+    assert any("31. desember 2015" in s for s in follow.lead)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", [
+    "Hva sier avtalen om barnehager?",
+    "What will the weather be like in Oslo tomorrow?",
+    "Hva er adressen til KS?",
+])
+def test_near_and_far_questions_the_agreements_do_not_answer_are_declined(real_assistant, question):
+    answer = real_assistant.ask(question)
+    assert not answer.answered and answer.lead == []
+
+
+@pytest.mark.slow
+def test_everyday_words_find_the_clause(real_assistant):
+    answer = real_assistant.ask("Kan avtalen sies opp?")
+    assert answer.answered
+    assert any("si den opp" in s or "Oppsigelse" in s for s in answer.lead)
