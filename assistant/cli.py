@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import AssistantError
+from .progress import progress_printer
 
 __all__ = ["main"]
 
@@ -30,21 +31,6 @@ def _config(args) -> Config:
         model=args.model,
         top_k=getattr(args, "top_k", None),
     )
-
-
-def progress_printer(quiet: bool = False, interval: float = 0.5):
-    """A progress callback for indexing that prints a line to stderr at most every `interval` s."""
-    if quiet:
-        return None
-    last = [0.0]
-
-    def show(message: str, fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] > interval or fraction >= 1.0:
-            last[0] = now
-            print(f"  [{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
-
-    return show
 
 
 def cmd_index(args) -> int:
@@ -116,8 +102,7 @@ def cmd_retrieve(args) -> int:
 def cmd_serve(args) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from app import launch
+    from .web import launch
 
     launch(_config(args), host=args.host, port=args.port, auth=os.environ.get("ASSISTANT_AUTH"))
     return 0
