@@ -20,6 +20,9 @@ EPILOG = {
     "ask": 'example:\n  assistant ask "Hvor lenge gjelder kvalitetsavtalen?"\n  assistant ask --json "Hva sier avtalen om heltid?"',
     "retrieve": "example:\n  assistant retrieve --questions ../shared/eval/seed-dev/questions.jsonl --out results.jsonl",
     "serve": "example:\n  assistant serve --port 7860\n  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0",
+    "feedback": ("example:\n  assistant feedback                       # list the votes, newest first\n"
+                 "  assistant feedback --down --json\n"
+                 "  assistant feedback --export draft-questions.jsonl   # down-voted questions for the eval set"),
     "bench": "example:\n  assistant bench --quick",
 }
 
@@ -108,6 +111,30 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from .feedback import FeedbackStore
+
+    config = _config(args)
+    store = FeedbackStore(args.db or config.votes_db, legacy_jsonl=config.feedback_file)
+    if args.export:
+        n = store.export_questions(args.export)
+        print(f"Wrote {n} down-voted question(s) to {args.export}: fill in each row's answers "
+              "(the clauses that answer it, or [] if the agreements do not) and drop its 'draft' key.",
+              file=sys.stderr)
+        return 0
+    votes = store.votes("down" if args.down else None, limit=args.limit)
+    if args.json:
+        print(json.dumps(votes, ensure_ascii=False, indent=1))
+        return 0
+    counts = store.counts()
+    print(f"{counts['up']} up, {counts['down']} down in {store.path}")
+    for v in votes:
+        mark = "+" if v["vote"] == "up" else "-"
+        comment = f"  # {v['comment']}" if v["comment"] else ""
+        print(f"{v['time'][:19]}  {mark}  {' '.join(v['question'].split())}{comment}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
@@ -148,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("ASSISTANT_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("ASSISTANT_PORT", "7860")))
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", parents=[common], help="list the votes; export down-voted questions",
+                       epilog=EPILOG["feedback"], formatter_class=fmt)
+    p.add_argument("--db", help="votes database (env ASSISTANT_FEEDBACK_DB; default feedback.sqlite3 beside the index)")
+    p.add_argument("--down", action="store_true", help="only the down votes")
+    p.add_argument("--limit", type=int, help="at most this many votes")
+    p.add_argument("--export", metavar="QUESTIONS_JSONL",
+                   help="write the down-voted questions as a draft questions.jsonl (answers to be filled in)")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("bench", help="run the benchmarks", epilog=EPILOG["bench"], formatter_class=fmt)
     p.add_argument("rest", nargs=argparse.REMAINDER)

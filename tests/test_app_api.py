@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 
@@ -89,8 +88,9 @@ def test_documents_and_document(client):
 def test_feedback(client, app_assistant):
     answer = client.predict("Hva sier avtalen om velferdsteknologi?", [], api_name="/ask")
     assert client.predict(answer, "up", "fint", api_name="/feedback")["ok"] is True
-    rows = [json.loads(x) for x in app_assistant.config.feedback_file.read_text(encoding="utf-8").splitlines()]
-    assert rows[-1]["vote"] == "up" and rows[-1]["comment"] == "fint" and rows[-1]["question"] == answer["question"]
+    rows = app_assistant.feedback.votes()
+    assert rows[0]["vote"] == "up" and rows[0]["comment"] == "fint" and rows[0]["question"] == answer["question"]
+    assert rows[0]["answer_id"] == answer["answer_id"]
 
 
 def test_upload_then_ask(client, tmp_path):

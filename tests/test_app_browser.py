@@ -6,7 +6,6 @@ Screenshots for docs/ui.md:  python tests/test_app_browser.py --screenshots  (wr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -161,9 +160,9 @@ def test_answer_cards_document_view_feedback_and_export(page, server):
     page.click("#fb-up")
     page.wait_for_function("() => (document.querySelector('#fb-status')?.innerText || '').includes('Takk')",
                            timeout=UI_WAIT)
-    rows = assistant.config.feedback_file.read_text(encoding="utf-8").splitlines()
-    assert json.loads(rows[-1])["vote"] == "up"
-    assert json.loads(rows[-1])["question"] == "Hva sier avtalen om velferdsteknologi?"
+    rows = assistant.feedback.votes()
+    assert rows[0]["vote"] == "up"
+    assert rows[0]["question"] == "Hva sier avtalen om velferdsteknologi?"
 
     page.locator("#export").get_by_text("Kopier eller last ned svaret").click()
     export = page.locator("#export-text textarea")

@@ -58,25 +58,122 @@ table.doc-table th, table.doc-table td { text-align: left; padding: .35rem .5rem
 table.doc-table td.num { text-align: right; }
 table.doc-table td.date { white-space: nowrap; }
 .example-q { text-align: left !important; }
+.answer-tools { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .5rem 0 0 0; }
+.answer-tools button, .doc-tools button { font-size: .8rem; padding: .15rem .55rem; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary); background: transparent; color: var(--body-text-color); }
+.answer-tools button.voted { background: var(--color-accent-soft); border-color: var(--color-accent); font-weight: 600; }
+.share-link { display: none !important; }
+.vote-state { font-size: .8rem; color: #15803d; }
+.doc-tools { margin: 0 0 .4rem 0; }
+#share-out-text { font-size: .85rem; color: var(--body-text-color-subdued); margin: 0; overflow-wrap: anywhere; }
+.source-line { display: none; font-size: .9rem; margin: .2rem 0; }
+.source-line button.show-doc { margin-left: .3rem; }
+body.compact-mode .answer .source-card, body.compact-mode .answer details,
+body.compact-mode .answer .sources-label, body.compact-mode .answer > p.note { display: none; }
+body.compact-mode .answer .source-line { display: block; }
+.facts-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6rem .8rem;
+  margin: 0 0 .8rem 0; background: var(--background-fill-primary); }
+.facts-title { margin: 0 0 .3rem 0; }
+.fact { display: grid; grid-template-columns: minmax(6rem, 9rem) minmax(0, 1fr); gap: .2rem .8rem; padding: .35rem 0;
+  border-top: 1px solid var(--border-color-primary); }
+.fact-label { font-weight: 600; color: var(--body-text-color-subdued); font-size: .88rem; }
+.fact-quote { margin: 0 0 .25rem 0; }
+.fact-meta { color: var(--body-text-color-subdued); font-size: .8rem; white-space: nowrap; }
+.remove-question { margin: 0; }
+.card-text, .lead, .fact-quote, .card-title, .doc-head h3 { overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  #app-header p { display: none; }
+  .fact { grid-template-columns: minmax(0, 1fr); }
+  .card-date { white-space: normal; margin-left: 0; display: block; }
+  table.doc-table { display: block; overflow-x: auto; }
+  #doc-view .doc-scroll { max-height: 300px; }
+}
 """
 
-# A delegated click handler: a «Vis i dokumentet» button inside a chat message carries the
-# number of its source as a class (ref-N; the chat's sanitizer drops data attributes). The
-# number goes to a hidden textbox via a hidden button whose event opens the document.
+# Delegated handlers for buttons inside chat messages and HTML panels (the chat's sanitizer
+# drops data attributes, so a button carries its number as a class):
+#   «Vis i dokumentet»  ref-N (chat card N) / fref-N (facts card row N) -> #open-doc-trigger
+#   vote buttons        vote-up|vote-down + ans-N                       -> #vote-trigger
+#   «Kopier lenke»      the query string in the sibling .share-link     -> clipboard and #share-out-text
+# The number goes to a hidden textbox via a hidden button whose event does the work.
+# Also: «/» focuses the question box, and the compact view is restored from localStorage.
 JS = """
 () => {
   if (window.__avtaleInit) return;
   window.__avtaleInit = true;
+  const press = (sel) => { const b = document.querySelector(sel); if (b) b.click(); };
+  const numbered = (el, re) => Array.from(el.classList).find((c) => re.test(c));
+  const copy = async (text) => {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) { /* fall back */ }
+    const ta = document.createElement('textarea');
+    ta.value = text; ta.setAttribute('readonly', ''); ta.style.position = 'fixed'; ta.style.opacity = '0';
+    document.body.appendChild(ta); ta.select();
+    let ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    ta.remove();
+    return ok;
+  };
   document.addEventListener('click', (ev) => {
-    const btn = ev.target && ev.target.closest ? ev.target.closest('button.show-doc') : null;
-    if (!btn) return;
-    const ref = Array.from(btn.classList).find((c) => /^ref-\\d+$/.test(c));
-    if (!ref) return;
-    ev.preventDefault();
-    window.__avtaleRef = ref.slice(4);
-    const trigger = document.querySelector('#open-doc-trigger');
-    if (trigger) trigger.click();
+    const t = ev.target && ev.target.closest ? ev.target : null;
+    if (!t) return;
+    const show = t.closest('button.show-doc');
+    if (show) {
+      const ref = numbered(show, /^f?ref-\\d+$/);
+      if (!ref) return;
+      ev.preventDefault();
+      window.__avtaleRef = ref.startsWith('fref-') ? 'f' + ref.slice(5) : ref.slice(4);
+      press('#open-doc-trigger');
+      return;
+    }
+    const vote = t.closest('button.vote');
+    if (vote) {
+      const n = numbered(vote, /^ans-\\d+$/);
+      if (!n) return;
+      ev.preventDefault();
+      window.__avtaleVote = (vote.classList.contains('vote-up') ? 'up:' : 'down:') + n.slice(4);
+      press('#vote-trigger');
+      return;
+    }
+    const link = t.closest('button.copy-link');
+    if (link) {
+      const span = link.parentElement && link.parentElement.querySelector('.share-link');
+      if (!span) return;
+      ev.preventDefault();
+      const url = location.origin + location.pathname + '?' + span.textContent;
+      window.__avtaleLink = url;
+      copy(url).then((ok) => {
+        const out = document.querySelector('#share-out-text');
+        if (out) out.textContent = (ok ? 'Lenken er kopiert: ' : 'Kopier lenken: ') + url;
+      });
+    }
   });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== '/' || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const a = document.activeElement;
+    if (a && (a.tagName === 'INPUT' || a.tagName === 'TEXTAREA' || a.tagName === 'SELECT' || a.isContentEditable)) return;
+    const box = document.querySelector('#question textarea');
+    if (!box) return;
+    ev.preventDefault();
+    box.focus();
+  });
+  if (localStorage.getItem('avtale-compact') === '1') document.body.classList.add('compact-mode');
+}
+"""
+PICK_VOTE_JS = "() => (window.__avtaleVote || '')"
+COMPACT_JS = """
+(on) => {
+  document.body.classList.toggle('compact-mode', !!on);
+  try { localStorage.setItem('avtale-compact', on ? '1' : '0'); } catch (e) { /* private mode */ }
+  return [];
+}
+"""
+COMPACT_STORED_JS = "() => { try { return localStorage.getItem('avtale-compact') === '1'; } catch (e) { return false; } }"
+# After the page has taken up `?q=`: drop it from the address, so that a reload does not ask again.
+FORGET_QUERY_JS = """
+() => {
+  const url = new URL(location.href);
+  if (url.searchParams.has('q')) { url.searchParams.delete('q'); history.replaceState(null, '', url.toString()); }
+  return [];
 }
 """
 # After an answer: scroll the chat so the new question and the start of its answer are in view

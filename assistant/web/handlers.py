@@ -1,61 +1,137 @@
-"""The app's event handlers: plain values in, plain values out, over one Assistant."""
+"""The app's event handlers: plain values in, plain values out, over one Assistant.
+
+The conversation is four lists that travel together (and are kept in the browser,
+`gr.BrowserState`, so that a reload keeps them): the chat messages, the questions (the
+history `Assistant.ask` gets), the document targets of the «Vis i dokumentet» buttons, and
+the answers as JSON (what a vote on answer N stores). Answer N is `answers[N]`.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
+import uuid
 from pathlib import Path
 
 import gradio as gr
 
 from ..answer import format_answer_text
-from ..errors import AssistantError, QuestionError
+from ..errors import AssistantError, FeedbackError, QuestionError
+from ..facts import is_overview_question
 from ..search import Analyzer
-from .messages import document_error_text, question_error_text
-from .render import DOC_PLACEHOLDER, _e, render_answer, render_document, render_documents, render_notice, render_question, render_summary
+from .documents import DocumentHandlers
+from .messages import question_error_text
+from .render import (
+    CARD_TEXTS,
+    DOC_PLACEHOLDER,
+    facts_text,
+    mark_voted,
+    render_answer,
+    render_facts,
+    render_facts_reply,
+    render_notice,
+    render_question,
+)
 
-__all__ = ["Handlers"]
+__all__ = ["EMPTY_CONVERSATION", "Handlers"]
 
 log = logging.getLogger("avtaleassistenten.app")
+EMPTY_CONVERSATION = {"chat": [], "questions": [], "targets": [], "answers": []}
+MAX_OVERVIEW_DOCS = 5  # «Hva er denne avtalen?» with no document in view: the cards of at most this many
+_VOTE_REF = re.compile(r"^(up|down):(\d+)$")
 
 
-class Handlers:
-    """The app's event handlers over one Assistant. Plain values in, plain values out."""
+def _text(message: dict) -> str:
+    """A chat message's text, whether Gradio sends it as a string or as a list of parts."""
+    content = message.get("content", "")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
+def plain_chat(chat) -> list[dict]:
+    return [{"role": m.get("role"), "content": _text(m)} for m in (chat or []) if isinstance(m, dict)
+            and m.get("role") in ("user", "assistant")]
+
+
+class Handlers(DocumentHandlers):
+    """The app's event handlers over one Assistant."""
 
     def __init__(self, assistant, export_dir: Path | None = None):
         self.assistant = assistant
         self.analyzer = Analyzer()
         self.export_dir = Path(export_dir or tempfile.mkdtemp(prefix="avtaleassistenten-"))
 
-    # chat
-    def ask(self, question, chat, questions, targets, last_answer):
-        """Returns chat, question box, questions, targets, last answer, export text, export file, feedback status."""
-        chat, questions, targets = list(chat or []), list(questions or []), list(targets or [])
+    # -- chat -------------------------------------------------------------------------------
+    def ask(self, question, chat, questions, targets, last_answer, answers=None):
+        """Returns chat, question box, questions, targets, last answer, export text, export file,
+        feedback status, answers."""
+        chat, questions, targets = plain_chat(chat), list(questions or []), list(targets or [])
+        answers = list(answers or [])
         text = question if isinstance(question, str) else ""
+
+        def refuse(message: str, show_question: bool = True):
+            if show_question:
+                chat.append({"role": "user", "content": render_question(text)})
+            chat.append({"role": "assistant", "content": render_notice(message)})
+            return chat, text, questions, targets, last_answer, gr.skip(), gr.skip(), "", answers
+
         try:
+            self.assistant.sync()  # an index rebuilt by `assistant index` meanwhile
+            if is_overview_question(text):
+                reply = self._overview(text, last_answer, first_ref=len(targets), number=len(answers))
+                if reply is not None:
+                    body, new_targets, data, export = reply
+                    return self._answered(chat, questions, targets, answers, text, body, new_targets, data, export)
             answer = self.assistant.ask(text, history=questions)
         except QuestionError as exc:
-            if text.strip():
-                chat.append({"role": "user", "content": render_question(text)})
-            chat.append({"role": "assistant", "content": render_notice(question_error_text(exc))})
-            return chat, text, questions, targets, last_answer, gr.skip(), gr.skip(), ""
+            return refuse(question_error_text(exc), bool(text.strip()))
         except AssistantError as exc:
-            chat.append({"role": "user", "content": render_question(text)})
-            chat.append({"role": "assistant", "content": render_notice(str(exc))})
-            return chat, text, questions, targets, last_answer, gr.skip(), gr.skip(), ""
+            return refuse(str(exc))
         except Exception:
             log.exception("ask failed")
-            chat.append({"role": "user", "content": render_question(text)})
-            chat.append({"role": "assistant", "content": render_notice(
-                "Noe gikk galt under søket. Prøv igjen om litt.")})
-            return chat, text, questions, targets, last_answer, gr.skip(), gr.skip(), ""
-        body, new_targets = render_answer(answer, self.analyzer, first_ref=len(targets))
-        chat.append({"role": "user", "content": render_question(answer.question)})
+            return refuse("Noe gikk galt under søket. Prøv igjen om litt.")
+        body, new_targets = render_answer(answer, self.analyzer, first_ref=len(targets), number=len(answers))
+        data = {**answer.to_json(), "answer_id": uuid.uuid4().hex}
+        return self._answered(chat, questions, targets, answers, answer.question, body, new_targets, data,
+                              format_answer_text(answer))
+
+    def _answered(self, chat, questions, targets, answers, question, body, new_targets, data, export):
+        chat.append({"role": "user", "content": render_question(question)})
         chat.append({"role": "assistant", "content": body})
-        questions.append(answer.question)
-        export = format_answer_text(answer)
-        return (chat, "", questions, targets + new_targets, answer.to_json(), export,
-                self._export_file(export), "")
+        questions.append(question)
+        answers.append(data)
+        return chat, "", questions, targets + new_targets, data, export, self._export_file(export), "", answers
+
+    def _overview(self, text: str, last_answer, first_ref: int, number: int):
+        """The facts card(s) as the reply to «Hva er denne avtalen?»; None when no document is loaded."""
+        docs = [d["doc_id"] for d in self.assistant.documents()]
+        if not docs:
+            return None
+        asked = set(self.analyzer.terms(text)) - set(self.analyzer.terms(
+            "hva kva what er is handler handlar går ut på about denne dette den this the avtalen avtala agreement om"))
+        if len(docs) > 1 and asked:  # the question names a document: the one that matches best
+            hits = self.assistant.retrieve(text, top_k=1).hits
+            docs = [hits[0].clause.doc_id] if hits else docs
+        elif len(docs) > 1 and last_answer and (last_answer.get("clauses") or []):
+            previous = Path(str(last_answer["clauses"][0].get("doc", ""))).stem
+            docs = [previous] if previous in docs else docs
+        cards, targets, clauses, texts = [], [], [], []
+        for doc_id in docs[:MAX_OVERVIEW_DOCS]:
+            doc = self.assistant.document(doc_id)
+            rows = self.assistant.facts(doc_id)
+            card, new = render_facts(doc, rows, first_ref=first_ref + len(targets))
+            cards.append(card)
+            targets.extend(new)
+            texts.append(facts_text(doc, rows))
+            clauses.extend({"doc": doc.file, "title": doc.title, "date": doc.date, "ordinal": q.get("ordinal"),
+                            "text": q.get("text"), "start": q.get("start"), "end": q.get("end"), "score": None}
+                           for row in rows for q in row.get("quotes", []))
+        question = " ".join(text.split())
+        data = {"question": question, "answer_id": uuid.uuid4().hex, "answered": True, "language": "nb",
+                "kind": "facts", "lead": [], "clauses": clauses}
+        return render_facts_reply(cards, number, question), targets, data, "\n".join(texts)
 
     def _export_file(self, text: str) -> str | None:
         try:
@@ -68,83 +144,55 @@ class Handlers:
             return None
 
     def clear(self):
-        """A new conversation: chat, question box, questions, targets, last answer, export text, file, status, doc view."""
-        return [], "", [], [], None, "", None, "", DOC_PLACEHOLDER
+        """A new conversation: chat, question box, questions, targets, last answer, export text, file, status,
+        doc view, answers."""
+        return [], "", [], [], None, "", None, "", DOC_PLACEHOLDER, []
 
-    # documents
-    def open_ref(self, ref, targets) -> str:
-        """The document view for card `ref` of this session's answers."""
-        try:
-            n = int(str(ref).strip())
-            doc_id, start, end, ordinal = (targets or [])[n]
-        except (ValueError, TypeError, IndexError):
-            return DOC_PLACEHOLDER
-        return self.open_document(doc_id, start, end, ordinal)
+    # -- the conversation in the browser ----------------------------------------------------
+    @staticmethod
+    def save(chat, questions, targets, answers) -> dict:
+        """The conversation as stored in the browser (gr.BrowserState)."""
+        return {"chat": plain_chat(chat), "questions": list(questions or []), "targets": list(targets or []),
+                "answers": list(answers or [])}
 
-    def open_document(self, doc_id: str, start: int = -1, end: int = -1, ordinal: int | None = None) -> str:
-        try:
-            doc = self.assistant.document(str(doc_id))
-        except AssistantError as exc:
-            return render_notice(f"Dokumentet kan ikke vises: {exc}")
-        return render_document(doc, int(start), int(end), ordinal)
+    def start(self, conversation, request: gr.Request = None):
+        """On page load: the stored conversation back, then `?q=` asked and `?doc=…&avsnitt=N` opened.
 
-    def documents(self) -> list[dict]:
-        try:
-            return self.assistant.documents()
-        except AssistantError:
-            log.exception("could not list the documents")
-            return []
+        Returns chat, questions, targets, last answer, answers, doc view, export text, export file.
+        """
+        conv = conversation if isinstance(conversation, dict) else {}
+        lists = [conv.get(k) if isinstance(conv.get(k), list) else [] for k in ("chat", "questions", "targets", "answers")]
+        chat, questions, targets, answers = plain_chat(lists[0]), *lists[1:]
+        last = answers[-1] if answers else None
+        params = dict(request.query_params) if request is not None else {}
+        doc_view = self.open_clause(params["doc"], params.get("avsnitt")) if params.get("doc") else gr.skip()
+        export, export_file = gr.skip(), gr.skip()
+        if (params.get("q") or "").strip():
+            chat, _, questions, targets, last, export, export_file, _, answers = self.ask(
+                params["q"], chat, questions, targets, last, answers)
+        return chat, questions, targets, last, answers, doc_view, export, export_file
 
-    def overview(self):
-        docs = self.documents()
-        return render_documents(docs), render_summary(docs)
+    # -- feedback ---------------------------------------------------------------------------
+    def vote(self, ref, answers, chat, comment: str = ""):
+        """A click on answer N's vote button (`ref` "up:N" / "down:N"): store it, show it on the answer.
 
-    def upload(self, file, progress=gr.Progress()) -> dict:
-        """Add an uploaded file; a dict with ok, message, document and documents."""
-        if not file:
-            return {"ok": False, "message": "Ingen fil valgt.", "document": None, "documents": self.documents()}
-        path = Path(file if isinstance(file, (str, Path)) else getattr(file, "name", None) or file["path"])
-        name = path.name
+        Returns the feedback status line, the chat and the comment box (emptied once stored).
+        """
+        m = _VOTE_REF.match(str(ref or "").strip())
+        answers = list(answers or [])
+        if not m or int(m.group(2)) >= len(answers):
+            return "Fant ikke svaret du stemte på. Last siden på nytt og prøv igjen.", gr.skip(), comment
+        vote, n = m.group(1), int(m.group(2))
+        status, comment = self.feedback(vote, answers[n], comment)
+        if not status.startswith("Takk"):
+            return status, gr.skip(), comment
+        language = answers[n].get("language") if answers[n].get("language") in CARD_TEXTS else "nb"
+        chat = [{**msg, "content": mark_voted(msg["content"], n, vote, language)} if msg["role"] == "assistant" else msg
+                for msg in plain_chat(chat)]
+        return status, chat, comment
 
-        def report(message: str, fraction: float) -> None:
-            try:
-                progress(max(0.0, min(1.0, float(fraction))), desc=f"Indekserer {name}: {message}")
-            except Exception:  # progress is cosmetic
-                pass
-
-        try:
-            self.assistant.add_document(path, name=name, progress=report)
-        except AssistantError as exc:
-            return {"ok": False, "message": f"Kunne ikke legge til «{name}»: {document_error_text(exc)}", "document": None,
-                    "documents": self.documents()}
-        except Exception:
-            log.exception("upload failed")
-            return {"ok": False, "message": f"Kunne ikke legge til «{name}»: en uventet feil oppstod.",
-                    "document": None, "documents": self.documents()}
-        docs = self.documents()
-        from ..core import safe_filename
-
-        stored = safe_filename(name)
-        doc = next((d for d in docs if d.get("file") == stored), None)
-        if doc is None:
-            message = f"«{name}» er lagt til."
-        else:
-            message = (f"«{doc['title']}» er lagt til ({doc['clauses']} avsnitt). "
-                       "Du kan nå stille spørsmål om dokumentet.")
-        return {"ok": True, "message": message, "document": doc, "documents": docs}
-
-    def after_upload(self, result):
-        """Status line, overview table, summary and an emptied file box after an upload."""
-        result = result or {}
-        message = str(result.get("message", ""))
-        status = f"<p class='upload-{'ok' if result.get('ok') else 'error'}'>{'✓' if result.get('ok') else '⚠'} " \
-                 f"{_e(message)}</p>"
-        docs = result.get("documents") or self.documents()
-        return status, render_documents(docs), render_summary(docs), None
-
-    # feedback
     def feedback(self, vote: str, last_answer, comment: str = ""):
-        """Store a vote on the last answer; returns the status line and an emptied comment box."""
+        """Store a vote on an answer; returns the status line and an emptied comment box."""
         if not last_answer:
             return "Still et spørsmål først, så kan du gi tilbakemelding på svaret.", comment
         try:
@@ -153,9 +201,10 @@ class Handlers:
             return f"Tilbakemeldingen ble ikke lagret: {exc}", comment
         return "Takk! Tilbakemeldingen er lagret.", ""
 
-    # API (gradio_client)
+    # -- API (gradio_client) ----------------------------------------------------------------
     def api_ask(self, question: str, history: list[str] | None = None) -> dict:
         try:
+            self.assistant.sync()
             answer = self.assistant.ask(question, history=[h for h in (history or []) if isinstance(h, str)])
         except QuestionError as exc:
             raise gr.Error(question_error_text(exc), print_exception=False) from None
@@ -163,20 +212,18 @@ class Handlers:
             raise gr.Error(str(exc), print_exception=False) from None
         data = answer.to_json()
         data["text"] = format_answer_text(answer)
+        data["answer_id"] = uuid.uuid4().hex
         return data
-
-    def api_document(self, doc_id: str) -> dict:
-        try:
-            doc = self.assistant.document(doc_id)
-        except AssistantError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        return {"doc_id": doc.doc_id, "file": doc.file, "title": doc.title, "date": doc.date, "kind": doc.kind,
-                "text": doc.text}
 
     def api_feedback(self, answer: dict, vote: str, comment: str = "") -> dict:
         try:
-            path = self.assistant.record_feedback(answer or {}, vote, comment or "")
+            answer_id = self.assistant.record_feedback(answer or {}, vote, comment or "")
         except (AssistantError, OSError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        return {"ok": True, "file": str(path)}
+        return {"ok": True, "answer_id": answer_id, "file": str(self.assistant.feedback.path)}
 
+    def api_votes(self, vote: str = "") -> list[dict]:
+        try:
+            return self.assistant.feedback.votes(vote if vote in ("up", "down") else None)
+        except FeedbackError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None

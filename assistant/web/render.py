@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from urllib.parse import urlencode
 
 from ..answer import Answer, section_path
 from ..search import Analyzer
@@ -25,6 +26,13 @@ CARD_TEXTS = {
         "relevance": "Relevans",
         "more": "Flere kilder",
         "follow_up": "Tolket som oppfølging av det forrige spørsmålet.",
+        "source": "Kilde",
+        "nearest": "Nærmeste",
+        "vote_up": "✓ Hjalp",
+        "vote_down": "✗ Hjalp ikke",
+        "voted_up": "Takk! Lagret: svaret hjalp.",
+        "voted_down": "Takk! Lagret: svaret hjalp ikke.",
+        "copy_link": "Kopier lenke",
     },
     "en": {
         "show": "Show in document",
@@ -35,6 +43,13 @@ CARD_TEXTS = {
         "relevance": "Relevance",
         "more": "More sources",
         "follow_up": "Read as a follow-up to the previous question.",
+        "source": "Source",
+        "nearest": "Nearest",
+        "vote_up": "✓ Helpful",
+        "vote_down": "✗ Not helpful",
+        "voted_up": "Thank you! Saved: the answer helped.",
+        "voted_down": "Thank you! Saved: the answer did not help.",
+        "copy_link": "Copy link",
     },
 }
 CARDS_OPEN = 3  # cards shown at once; the rest are folded under "Flere kilder"
@@ -134,10 +149,55 @@ def render_card(n: int, hit: Hit, doc: Document, answer: Answer, ref: int, analy
     )
 
 
-def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0) -> tuple[str, list[list]]:
+def share_query(**params) -> str:
+    """The query string of a shareable link (`?q=…` asks, `?doc=…&avsnitt=N` opens a clause)."""
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def render_tools(number: int, share: str, language: str = "nb", voted: str | None = None) -> str:
+    """Vote and «Kopier lenke» buttons of answer `number`; the page script handles their clicks (assets.JS)."""
+    ct = CARD_TEXTS.get(language, CARD_TEXTS["nb"])
+    n = int(number)
+    up = " voted" if voted == "up" else ""
+    down = " voted" if voted == "down" else ""
+    state = _e(ct[f"voted_{voted}"]) if voted in ("up", "down") else ""
+    return (f"<div class='answer-tools ans-{n}'>"
+            f"<button type='button' class='vote vote-up ans-{n}{up}'>{_e(ct['vote_up'])}</button>"
+            f"<button type='button' class='vote vote-down ans-{n}{down}'>{_e(ct['vote_down'])}</button>"
+            f"<button type='button' class='copy-link'>{_e(ct['copy_link'])}</button>"
+            f"<span class='share-link'>{_e(share)}</span><span class='vote-state'>{state}</span></div>")
+
+
+_TOOLS = re.compile(r"<div class='answer-tools ans-(\d+)'>.*?</div>", re.S)
+
+
+def mark_voted(content: str, number: int, vote: str, language: str = "nb") -> str:
+    """`content` (a chat message) with the tools of answer `number` showing `vote`."""
+    def swap(m: re.Match) -> str:
+        if int(m.group(1)) != int(number):
+            return m.group(0)
+        share = re.search(r"<span class='share-link'>(.*?)</span>", m.group(0), re.S)
+        return render_tools(number, html.unescape(share.group(1)) if share else "", language, vote)
+
+    return _TOOLS.sub(swap, content)
+
+
+def render_source_line(hit: Hit, doc: Document, answer: Answer, ref: int) -> str:
+    """One line naming the first source (what the compact view shows under the lead)."""
+    t, ct = answer.texts, CARD_TEXTS[answer.language]
+    bits = [doc.title, f"{t['clause']} {hit.clause.ordinal}"] + ([doc.date] if doc.date else [])
+    word = ct["source"] if answer.answered else ct["nearest"]
+    return (f"<p class='source-line'><b>{_e(word)}:</b> {_e(' · '.join(bits))} "
+            f"<button type='button' class='show-doc ref-{int(ref)}'>{_e(ct['show'])}</button></p>")
+
+
+def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
+                  number: int | None = None) -> tuple[str, list[list]]:
     """The reply as HTML, and the document targets [doc_id, start, end, ordinal] of its cards.
 
     Card n opens target `first_ref + n - 1` (the chat keeps one list of targets per session).
+    With `number` (the answer's place in the conversation) the reply ends with one source
+    line (for the compact view) and the vote and «Kopier lenke» buttons.
     """
     t, ct = answer.texts, CARD_TEXTS[answer.language]
     parts = [f"<div class='answer{'' if answer.answered else ' no-answer'}' lang='{_e(answer.language)}'>"]
@@ -167,6 +227,11 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0) -> tup
             parts.append(f"<details><summary>{_e(ct['more'])} ({len(cards) - CARDS_OPEN})</summary>")
             parts.extend(cards[CARDS_OPEN:])
             parts.append("</details>")
+    if number is not None:
+        if answer.hits:
+            hit = answer.hits[0]
+            parts.append(render_source_line(hit, answer.documents[hit.clause.doc_id], answer, first_ref))
+        parts.append(render_tools(number, share_query(q=answer.question), answer.language))
     parts.append("</div>")
     return "".join(parts), targets
 
@@ -188,7 +253,11 @@ def render_document(doc: Document, start: int = -1, end: int = -1, ordinal: int 
     if ordinal:
         meta.append(f"avsnitt {int(ordinal)}")
     head.append(" · ".join(_e(m) for m in meta))
-    head.append("</p></div>")
+    head.append("</p>")
+    if ordinal:
+        head.append(f"<p class='doc-tools'><button type='button' class='copy-link'>Kopier lenke til avsnittet</button>"
+                    f"<span class='share-link'>{_e(share_query(doc=doc.doc_id, avsnitt=int(ordinal)))}</span></p>")
+    head.append("</div>")
     if 0 <= start < end <= len(text):
         body = (f"{_e(text[:start])}<mark class='doc-target' id='doc-target'>{_e(text[start:end])}</mark>"
                 f"{_e(text[end:])}")
@@ -220,3 +289,46 @@ def render_summary(docs: list[dict]) -> str:
     return (f"<p>Svarer ut fra {n} {word} ({clauses} avsnitt), nyeste: «{_e(newest.get('title', ''))}»"
             f"{' (' + _e(newest['date']) + ')' if newest.get('date') else ''}. Se fanen «Dokumenter».</p>")
 
+
+
+def render_facts(doc: Document, rows: list[dict], first_ref: int = 0, ref_prefix: str = "ref") -> tuple[str, list[list]]:
+    """«Avtalen i korte trekk» for one document, and the targets of its «Vis i dokumentet» buttons.
+
+    Each row quotes a clause of the document; button k opens target `first_ref + k`
+    (`ref_prefix` "ref" inside the chat, "fref" on the Dokumenter tab).
+    """
+    targets: list[list] = []
+    out = [f"<div class='facts-card' id='facts-{_e(doc.doc_id)}'><p class='facts-title'><b>{_e(doc.title)}</b>"
+           f"{' · ' + _e(doc.date) if doc.date else ''}</p>"]
+    if not rows:
+        out.append("<p class='note'>Fant ingen avsnitt som sier hvem partene er, når avtalen gjelder eller hva den skal. "
+                   "Still et spørsmål om dokumentet i stedet.</p>")
+    for row in rows:
+        out.append(f"<div class='fact fact-{_e(row.get('row', ''))}'><span class='fact-label'>{_e(row.get('label', ''))}</span>"
+                   f"<div class='fact-body'>")
+        for q in row.get("quotes", []):
+            ref = first_ref + len(targets)
+            targets.append([doc.doc_id, int(q.get("start", -1)), int(q.get("end", -1)), int(q.get("ordinal", 0))])
+            heading = f"<b>{_e(q['heading'])}:</b> " if q.get("heading") else ""
+            out.append(f"<p class='fact-quote'>{heading}«{_e(q.get('text', ''))}» "
+                       f"<span class='fact-meta'>avsnitt {int(q.get('ordinal', 0))}</span> "
+                       f"<button type='button' class='show-doc {ref_prefix}-{ref}'>Vis i dokumentet</button></p>")
+        out.append("</div></div>")
+    out.append("</div>")
+    return "".join(out), targets
+
+
+def render_facts_reply(cards: list[str], number: int, question: str) -> str:
+    """The chat reply to «Hva er denne avtalen?»: the facts card(s), then the answer tools."""
+    return ("<div class='answer facts-reply' lang='nb'><p class='answer-label'>Avtalen i korte trekk</p>"
+            + "".join(cards) + render_tools(number, share_query(q=question)) + "</div>")
+
+
+def facts_text(doc: Document, rows: list[dict]) -> str:
+    """The facts card as plain text (copy and download)."""
+    lines = [f"Avtalen i korte trekk: {doc.title}" + (f" ({doc.date})" if doc.date else "")]
+    for row in rows:
+        for q in row.get("quotes", []):
+            heading = f"{q['heading']}: " if q.get("heading") else ""
+            lines.append(f"- {row.get('label', '')}: {heading}«{q.get('text', '')}» (avsnitt {q.get('ordinal', 0)})")
+    return "\n".join(lines) + "\n"
