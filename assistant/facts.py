@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import best_sentences
 from .index import IndexData, _write_atomic
-from .search import Searcher
-from .types import Clause, Hit
+from .search import Analyzer, Searcher
+from .split import _SENTENCE_END
+from .types import Clause
 
 __all__ = ["FACTS_FILE", "ROWS", "compute_facts", "is_overview_question", "load_facts", "save_facts"]
 
@@ -35,15 +35,21 @@ FORMAT = 1
 
 # row key -> (label, probe questions); the best-answered probe gives the row
 PROBES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "parties": ("Parter", ("Hvem er partene i avtalen?", "Who are the parties to the agreement?")),
-    "signed": ("Undertegnet", ("Når og hvor ble avtalen undertegnet?", "When and where was the agreement signed?")),
-    "validity": ("Gyldighet", ("Hvor lenge gjelder avtalen?", "How long does the agreement last?")),
-    "termination": ("Oppsigelse", ("Hvordan kan avtalen sies opp?", "How can the agreement be terminated?")),
-    "purpose": ("Formål", ("Hva er formålet med avtalen?", "What is the purpose of the agreement?")),
+    "parties": ("Parter", ("Hvem er partene i avtalen? Avtale mellom hvem?", "Who are the parties to the agreement?")),
+    "signed": ("Undertegnet", ("Når og hvor ble avtalen undertegnet eller signert?",
+                               "When and where was the agreement signed?")),
+    "validity": ("Gyldighet", ("Hvor lenge gjelder avtalen? Avtaleperiode og varighet.",
+                               "How long does the agreement last? Period of validity.")),
+    "termination": ("Oppsigelse", ("Hvordan kan avtalen sies opp? Oppsigelse og varsel.",
+                                   "How can the agreement be terminated? Notice of termination.")),
+    "purpose": ("Formål", ("Hva er formålet med avtalen? Hva er målet?", "What is the purpose and aim of the agreement?")),
 }
 ROWS = ("parties", "signed", "signatories", "validity", "termination", "purpose", "commitments")
 LABELS = {**{k: v[0] for k, v in PROBES.items()}, "signatories": "Undertegnet av", "commitments": "Hovedpunkter"}
 MAX_COMMITMENTS = 8
+# «Avtale mellom regjeringen og KS …», «Agreement between X and Y»: the parties, named where the agreement begins
+_BETWEEN = re.compile(r"\b(mellom|between)\s+\S.{0,80}?\s(og|and)\s+\S", re.I)
+FIRST_CLAUSES = 3
 _DATE = re.compile(r"\b(1[89]|20)\d\d\b")
 _VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # rows change when this file does
 
@@ -60,6 +66,11 @@ def _first_line(clause: Clause) -> str:
 
 def _structure_rows(clauses: list[Clause]) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
+    for c in clauses[:FIRST_CLAUSES]:
+        sentence = next((x for x in _sentences(c.text) if _BETWEEN.search(x)), "")
+        if sentence:
+            rows["parties"] = [_quote(c, sentence)]
+            break
     signatures = [c for c in clauses if c.kind == "signature"]
     dated = [c for c in signatures if _DATE.search(c.text)]
     if dated:
@@ -83,28 +94,57 @@ def _structure_rows(clauses: list[Clause]) -> dict[str, list[dict]]:
     return rows
 
 
+def _sentences(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        pos = 0
+        for m in _SENTENCE_END.finditer(line):
+            out.append(line[pos:m.start()] + m.group(0).rstrip())
+            pos = m.end()
+        out.append(line[pos:])
+    return [" ".join(s.split()) for s in out if s.strip()]
+
+
+def _answering_sentence(clause: Clause, wanted: set[str], analyzer: Analyzer) -> str:
+    """The sentence of `clause` sharing the most of the probe's own words; "" if none has any.
+
+    The probe's words that are also in the document's title («avtale», the parties' names)
+    do not count: every clause of the document shares them.
+    """
+    best, best_overlap = "", 0
+    for sentence in _sentences(clause.text):
+        have = set(analyzer.terms(sentence))
+        overlap = sum(1 for t in wanted if t in have or (len(t) >= 5 and any(h.startswith(t) for h in have)))
+        if overlap > best_overlap:
+            best, best_overlap = sentence, overlap
+    return best
+
+
 def _document_rows(data: IndexData, doc_id: str, rows_of_doc: np.ndarray, embedder, params,
                    probe_vectors: dict[str, np.ndarray], threshold: float) -> list[dict]:
     clauses = [data.clauses[int(r)] for r in rows_of_doc]
     found = _structure_rows(clauses)
     if clauses:
-        sub = IndexData(data.model, data.dim, {doc_id: data.documents[doc_id]}, clauses,
-                        np.ascontiguousarray(data.vectors[rows_of_doc]))
+        doc = data.documents[doc_id]
+        sub = IndexData(data.model, data.dim, {doc_id: doc}, clauses, np.ascontiguousarray(data.vectors[rows_of_doc]))
         searcher = Searcher(sub, embedder, params)
+        title_terms = set(searcher.analyzer.terms(doc.title))
         for key, (_, probes) in PROBES.items():
             if key in found:
                 continue
-            best = None
+            best = None  # (answerable, clause, sentence)
             for probe in probes:
-                result = searcher.search(probe, top_k=1, qvec=probe_vectors[probe], context=False)
-                if result.hits and (best is None or result.answerable > best.answerable):
-                    best = result
-            if best is None or best.answerable < threshold:
-                continue  # the document does not answer it: no row
-            hit: Hit = best.hits[0]
-            lead = best_sentences(hit, searcher.analyzer, best.query_terms, limit=1)
-            found[key] = [{**_quote(hit.clause, lead[0] if lead else hit.clause.text),
-                           "answerable": round(best.answerable, 4)}]
+                result = searcher.search(probe, top_k=3, qvec=probe_vectors[probe], context=False)
+                if result.answerable < threshold or (best is not None and result.answerable <= best[0]):
+                    continue  # the document does not answer it (the rule that abstains for a user's question)
+                wanted = set(searcher.analyzer.terms(probe)) - title_terms
+                for hit in result.hits:  # the best-ranked clause with a sentence that says it
+                    sentence = _answering_sentence(hit.clause, wanted, searcher.analyzer)
+                    if sentence:
+                        best = (result.answerable, hit.clause, sentence)
+                        break
+            if best is not None:
+                found[key] = [{**_quote(best[1], best[2]), "answerable": round(best[0], 4)}]
     return [{"row": key, "label": LABELS[key], "quotes": found[key]} for key in ROWS if key in found]
 
 
@@ -154,16 +194,15 @@ def save_facts(index_dir: Path, manifest_key: str, facts: dict) -> None:
 
 # -- «Hva er denne avtalen?» --------------------------------------------------------------
 
+# the agreement named as a whole: «avtalen», «denne avtalen», «kvalitetsavtalen», «Leve hele livet-avtalen»,
+# «avtalen om Leve hele livet», «this agreement» (no other words: «formålet med avtalen» asks for one thing)
+_NAME = (r"(denne\s+|dette\s+|den\s+|this\s+|that\s+|the\s+)?(([\w«»]+\s+){0,4}[\w«»]+-)?[\w«»]*"
+         r"(avtalen|avtala|agreement)(\s+(om|on|about|for)\s+[\w«»\- ]+)?")
 _OVERVIEW = [
-    # «Hva er (denne) avtalen?», «Kva er Leve hele livet-avtalen?», «What is this agreement?»
-    re.compile(r"^(hva|kva|what)\s+(er|is)\s+(denne|dette|den|this|that|the)?\s*([\w«»\-–]+\s+){0,5}?"
-               r"[\w«»\-–]*(avtalen|avtala|agreement)\s*(om|about)?$"),
-    # «Hva handler (denne) avtalen om?», «Kva går avtala ut på?», «What is the agreement about?»
-    re.compile(r"^(hva|kva|what)\s+(handler|handlar|dreier|går|is|does)\s+(seg\s+)?(denne|dette|den|this|that|the)?\s*"
-               r"([\w«»\-–]+\s+){0,5}?[\w«»\-–]*(avtalen|avtala|agreement)\s*(om|ut\s+på|about|cover)?$"),
-    # «Oppsummer avtalen», «Gi meg en oversikt over avtalen», «Summarise the agreement»
-    re.compile(r"^(oppsummer|samanfatt|summari[sz]e|gi\s+meg\s+(en|ei|eit|et)\s+(oversikt|oversyn|sammendrag|samandrag)"
-               r"\s+(over|av))\s+(denne\s+|dette\s+|this\s+|the\s+)?([\w«»\-–]+\s+){0,5}?[\w«»\-–]*(avtalen|avtala|agreement)$"),
+    re.compile(rf"^(hva|kva|what)\s+(er|is)\s+{_NAME}$"),  # «Hva er denne avtalen?»
+    re.compile(rf"^(hva|kva|what)\s+(handler|handlar|dreier|går|is|does)\s+(seg\s+)?{_NAME}\s*(om|ut\s+på|about|cover)?$"),
+    re.compile(rf"^(oppsummer|samanfatt|summari[sz]e|gi\s+meg\s+(en|ei|eit|et)\s+(oversikt|oversyn|sammendrag|samandrag)"
+               rf"\s+(over|av))\s+{_NAME}$"),  # «Oppsummer avtalen», «Gi meg en oversikt over avtalen»
 ]
 
 

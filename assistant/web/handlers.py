@@ -111,9 +111,8 @@ class Handlers(DocumentHandlers):
             return None
         asked = set(self.analyzer.terms(text)) - set(self.analyzer.terms(
             "hva kva what er is handler handlar går ut på about denne dette den this the avtalen avtala agreement om"))
-        if len(docs) > 1 and asked:  # the question names a document: the one that matches best
-            hits = self.assistant.retrieve(text, top_k=1).hits
-            docs = [hits[0].clause.doc_id] if hits else docs
+        if len(docs) > 1 and asked:  # the question names a document: by its title, else the best match
+            docs = self._named(asked, docs) or [h.clause.doc_id for h in self.assistant.retrieve(text, top_k=1).hits] or docs
         elif len(docs) > 1 and last_answer and (last_answer.get("clauses") or []):
             previous = Path(str(last_answer["clauses"][0].get("doc", ""))).stem
             docs = [previous] if previous in docs else docs
@@ -132,6 +131,17 @@ class Handlers(DocumentHandlers):
         data = {"question": question, "answer_id": uuid.uuid4().hex, "answered": True, "language": "nb",
                 "kind": "facts", "lead": [], "clauses": clauses}
         return render_facts_reply(cards, number, question), targets, data, "\n".join(texts)
+
+    def _named(self, asked: set[str], docs: list[str]) -> list[str]:
+        """The documents whose title shares the most of `asked` (a compound counts: «kvalitetsavtalen»)."""
+        def shared(doc_id: str) -> int:
+            doc = self.assistant.document(doc_id)
+            title = set(self.analyzer.terms(f"{doc.title} {doc_id.replace('-', ' ')}"))
+            return sum(1 for t in asked if any(t == w or (len(w) >= 4 and t.startswith(w)) for w in title))
+
+        scores = {d: shared(d) for d in docs}
+        best = max(scores.values(), default=0)
+        return [d for d in docs if scores[d] == best] if best else []
 
     def _export_file(self, text: str) -> str | None:
         try:

@@ -161,18 +161,27 @@ def build_app(assistant) -> gr.Blocks:
         def then_save(event):
             return event.then(h.save, [chat, questions, targets, answers], [conversation], **_PRIVATE)
 
-        ask_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, answers]
+        # the conversation is stored in the browser in the same update that shows it
+        def ask(*args):
+            out = h.ask(*args)
+            return (*out, h.save(out[0], out[2], out[3], out[8]))
+
+        def clear():
+            return (*h.clear(), EMPTY_CONVERSATION)
+
+        ask_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, answers,
+                       conversation]
         ask_inputs = [question, chat, questions, targets, last_answer, answers]
         for event in (question.submit, ask_btn.click):
-            then_save(event(h.ask, ask_inputs, ask_outputs, **_PRIVATE)).then(None, js=SCROLL_CHAT_JS, **_PRIVATE)
+            event(ask, ask_inputs, ask_outputs, **_PRIVATE).then(None, js=SCROLL_CHAT_JS, **_PRIVATE)
         for btn, text in zip(example_btns, EXAMPLES):
-            then_save(btn.click(lambda c, q, t, la, a, text=text: h.ask(text, c, q, t, la, a),
-                                [chat, questions, targets, last_answer, answers], ask_outputs, **_PRIVATE)).then(
+            btn.click(lambda c, q, t, la, a, text=text: ask(text, c, q, t, la, a),
+                      [chat, questions, targets, last_answer, answers], ask_outputs, **_PRIVATE).then(
                 None, js=SCROLL_CHAT_JS, **_PRIVATE)
         clear_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, doc_view,
-                         answers]
-        then_save(new_btn.click(h.clear, None, clear_outputs, **_PRIVATE))
-        then_save(chat.clear(lambda: h.clear()[1:], None, clear_outputs[1:], **_PRIVATE))
+                         answers, conversation]
+        new_btn.click(clear, None, clear_outputs, **_PRIVATE)
+        chat.clear(lambda: clear()[1:], None, clear_outputs[1:], **_PRIVATE)
 
         vote_outputs = [fb_status, chat, comment]
         for btn, vote in ((up_btn, "up"), (down_btn, "down")):  # the last answer

@@ -291,6 +291,11 @@ def render_summary(docs: list[dict]) -> str:
 
 
 
+def facts_slug(doc_id: str) -> str:
+    """A document id as one class name (the chat's sanitizer keeps classes, not ids)."""
+    return re.sub(r"[^\w-]+", "-", doc_id)
+
+
 def render_facts(doc: Document, rows: list[dict], first_ref: int = 0, ref_prefix: str = "ref") -> tuple[str, list[list]]:
     """«Avtalen i korte trekk» for one document, and the targets of its «Vis i dokumentet» buttons.
 
@@ -298,7 +303,8 @@ def render_facts(doc: Document, rows: list[dict], first_ref: int = 0, ref_prefix
     (`ref_prefix` "ref" inside the chat, "fref" on the Dokumenter tab).
     """
     targets: list[list] = []
-    out = [f"<div class='facts-card' id='facts-{_e(doc.doc_id)}'><p class='facts-title'><b>{_e(doc.title)}</b>"
+    slug = _e(facts_slug(doc.doc_id))
+    out = [f"<div class='facts-card facts-for-{slug}' id='facts-{slug}'><p class='facts-title'><b>{_e(doc.title)}</b>"
            f"{' · ' + _e(doc.date) if doc.date else ''}</p>"]
     if not rows:
         out.append("<p class='note'>Fant ingen avsnitt som sier hvem partene er, når avtalen gjelder eller hva den skal. "
