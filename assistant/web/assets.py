@@ -62,15 +62,15 @@ table.doc-table td.date { white-space: nowrap; }
 .answer-tools button, .doc-tools button { font-size: .8rem; padding: .15rem .55rem; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--border-color-primary); background: transparent; color: var(--body-text-color); }
 .answer-tools button.voted { background: var(--color-accent-soft); border-color: var(--color-accent); font-weight: 600; }
-.share-link { display: none !important; }
+.share-link { display: none !important; }  /* Gradio also scopes this css; !important wins both */
 .vote-state { font-size: .8rem; color: #15803d; }
 .doc-tools { margin: 0 0 .4rem 0; }
 #share-out-text { font-size: .85rem; color: var(--body-text-color-subdued); margin: 0; overflow-wrap: anywhere; }
 .source-line { display: none; font-size: .9rem; margin: .2rem 0; }
 .source-line button.show-doc { margin-left: .3rem; }
 body.compact-mode .answer .source-card, body.compact-mode .answer details,
-body.compact-mode .answer .sources-label, body.compact-mode .answer > p.note { display: none; }
-body.compact-mode .answer .source-line { display: block; }
+body.compact-mode .answer .sources-label, body.compact-mode .answer > p.note { display: none !important; }
+body.compact-mode .answer .source-line { display: block !important; }
 .facts-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6rem .8rem;
   margin: 0 0 .8rem 0; background: var(--background-fill-primary); }
 .facts-title { margin: 0 0 .3rem 0; }
