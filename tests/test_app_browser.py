@@ -281,10 +281,31 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
             ask(pg, "Hvor mye koster en pizza i Oslo?")
             shot(pg, "out-of-scope.png", settle_ms=500)
 
+            ask(pg, "Hva handler kvalitetsavtalen om?")
+            shot(pg, "facts-reply.png", settle_ms=500)
+
+            pg.locator("#compact input[type=checkbox]").check()
+            ask(pg, "Hvor lenge gjelder kvalitetsavtalen?")
+            shot(pg, "compact.png", settle_ms=500)
+            pg.locator("#compact input[type=checkbox]").uncheck()
+
+            pg.get_by_role("tab", name="Dokumenter").click()
+            pg.locator("#facts-cards .facts-card").first.wait_for(timeout=UI_WAIT)
+            shot(pg, "facts.png", settle_ms=500)
+
             src = base / "Nattevakt i hjemmetjenesten.md"
             src.write_text(NIGHT_DOC.split("\n\nDenne linjen")[0] + "\n", encoding="utf-8")
             upload(pg, src, "er lagt til")
+            pg.locator("#upload-status").scroll_into_view_if_needed()
             shot(pg, "upload.png", settle_ms=500)
+
+            phone = b.new_page(viewport={"width": 390, "height": 844}, locale="nb-NO", is_mobile=True,
+                               device_scale_factor=1)
+            phone.goto(url)
+            phone.wait_for_selector("#question textarea", timeout=UI_WAIT)
+            ask(phone, "Hva sier avtalen om velferdsteknologi?")
+            last_answer(phone).scroll_into_view_if_needed()
+            shot(phone, "phone.png", settle_ms=500)
             b.close()
     finally:
         demo.close()
