@@ -212,3 +212,23 @@ def test_refresh_and_remove_handlers(handlers):
     assert handlers.remove("ny")["ok"] is False
     status, hidden = handlers.after_change({"ok": False, "message": "<b>nei</b>"})
     assert "&lt;b&gt;" in status and hidden["visible"] is False
+
+
+def test_hostile_document_facts_card_is_escaped(handlers, tmp_path):
+    from tests.test_app import assert_safe
+
+    src = tmp_path / "farlig.md"
+    src.write_text(
+        "# Avtale mellom <script>alert(1)</script> og KS\n\n"
+        "## Formål <img src=x onerror=alert(2)>\n\n"
+        "Formålet med avtalen er <svg onload=alert(3)> [lenke](javascript:alert(4)).\n\n"
+        "Oslo, 1. mai 2024\n\nKari <b>Nordmann</b>\nOrdfører\n",
+        encoding="utf-8",
+    )
+    handlers.assistant.add_document(src)
+    _, _, cards, _, _ = handlers.overview()
+    assert "&lt;script&gt;" in cards and "&lt;img src=x" in cards
+    assert_safe(cards)
+    chat, *_ = handlers.ask("Hva er farlig-avtalen?", [], [], [], None, [])
+    assert "facts-for-farlig" in chat[-1]["content"]
+    assert_safe(chat[-1]["content"])
