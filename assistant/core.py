@@ -90,7 +90,7 @@ class Assistant:
         self.last_report: BuildReport | None = None
         self._feedback: FeedbackStore | None = None
         self._seen_manifest: tuple | None = None  # (inode, mtime, size) of the manifest we loaded or wrote
-        self._facts: tuple[str, dict] | None = None  # (manifest checksum, {doc_id: facts})
+        self._facts: tuple[tuple, dict] | None = None  # ((manifest checksum, data id), {doc_id: facts})
 
     # -- loading -------------------------------------------------------------
     @property
@@ -171,20 +171,20 @@ class Assistant:
 
     # -- facts («Avtalen i korte trekk») -------------------------------------
     def _update_facts(self, searcher: Searcher) -> dict:
+        """The facts of every document of `searcher`, computing only those whose document (or the
+        model, threshold, facts code) changed; facts.json is rewritten when they or the index did."""
         key = (read_manifest_safely(self.config.index_dir) or {}).get("checksum", "")
-        if self._facts is not None and self._facts[0] == key and key:
+        if self._facts is not None and self._facts[0] == (key, id(searcher.data)):
             return self._facts[1]
         stored_key, stored = load_facts(self.config.index_dir)
-        if stored_key == key and key and set(stored) == set(searcher.data.documents):
-            facts = stored
-        else:
-            previous = {**stored, **(self._facts[1] if self._facts else {})}
-            facts = compute_facts(searcher.data, self.embedder, self._params(), self.config.abstain_threshold, previous)
+        previous = {**stored, **(self._facts[1] if self._facts else {})}
+        facts = compute_facts(searcher.data, self.embedder, self._params(), self.config.abstain_threshold, previous)
+        if key and (stored_key != key or facts != stored):
             try:
                 save_facts(self.config.index_dir, key, facts)
             except OSError as exc:  # a read-only or full disk: the facts still serve from memory
                 log.warning("could not write %s: %s", FACTS_FILE, exc)
-        self._facts = (key, facts)
+        self._facts = ((key, id(searcher.data)), facts)
         return facts
 
     def facts(self, doc_id: str) -> list[dict]:

@@ -182,6 +182,14 @@ def test_links_ask_and_open_a_clause(context, server):
         """() => { const b = document.querySelector('#doc-view .doc-scroll').getBoundingClientRect();
                    const m = document.querySelector('#doc-view mark.doc-target').getBoundingClientRect();
                    return m.top >= b.top && m.bottom <= b.bottom; }""", timeout=UI_WAIT)
+    other.locator("#doc-view button.copy-link").click()  # «Kopier lenke til avsnittet»
+    other.wait_for_function("() => (document.querySelector('#share-out-text')?.innerText || '').includes('avsnitt=47')",
+                            timeout=UI_WAIT)
+    assert other.evaluate("() => window.__avtaleLink") == url + f"?doc={KVALITET}&avsnitt=47"
+    # the copied question link asks the same question on another page
+    other.goto(link)
+    other.wait_for_selector("#chat .answer .source-card", timeout=MODEL_WAIT)
+    assert other.locator("#chat .user-row").last.inner_text().strip() == "Hva sier avtalen om velferdsteknologi?"
     other.goto(url + "?doc=finnes-ikke&avsnitt=3")
     other.wait_for_selector("#doc-view .notice", timeout=UI_WAIT)
     assert "ikke finnes her" in other.inner_text("#doc-view") and "Traceback" not in other.inner_text("body")

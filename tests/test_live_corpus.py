@@ -93,9 +93,10 @@ def test_remove_document_moves_the_file_to_trash(answering):
 def test_refresh_and_sync_pick_up_changes_from_elsewhere(answering, fake_embedder):
     answering.index()
     corpus = answering.config.corpus_dir
-    (corpus / "nattevakt.md").write_text("# Nattevakt\n\nNattevakt skal bemannes med to ansatte.\n", "utf-8")
+    (corpus / "nattevakt.md").write_text("# Nattevakt\n\n## Bemanning\n\nNattevakt skal bemannes med to ansatte.\n", "utf-8")
     assert answering.refresh().added == ["nattevakt"]
-    (corpus / "nattevakt.md").write_text("# Nattevakt\n\nNattevakt skal bemannes med tre ansatte.\n", "utf-8")
+    assert rows(answering, "nattevakt")["commitments"][0]["text"] == "Nattevakt skal bemannes med to ansatte."
+    (corpus / "nattevakt.md").write_text("# Nattevakt\n\n## Bemanning\n\nNattevakt skal bemannes med tre ansatte.\n", "utf-8")
     (corpus / f"{LEVE}.txt").unlink()
     other = Assistant(answering.config, embedder=fake_embedder)  # `assistant index` in another process
     report = other.index()
@@ -104,6 +105,7 @@ def test_refresh_and_sync_pick_up_changes_from_elsewhere(answering, fake_embedde
     assert answering.sync() is True  # ... until the next question or «Oppdater»
     assert LEVE not in answering.data.documents
     assert "tre ansatte" in answering.document("nattevakt").text
+    assert rows(answering, "nattevakt")["commitments"][0]["text"] == "Nattevakt skal bemannes med tre ansatte."
     assert answering.sync() is False
     assert answering.refresh().changed is False
 
