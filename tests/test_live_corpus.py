@@ -234,3 +234,23 @@ def test_hostile_document_facts_card_is_escaped(handlers, tmp_path):
     chat, *_ = handlers.ask("Hva er farlig-avtalen?", [], [], [], None, [])
     assert "facts-for-farlig" in chat[-1]["content"]
     assert_safe(chat[-1]["content"])
+
+
+def test_stored_conversation_keeps_the_last_answers_with_their_numbers(handlers, monkeypatch):
+    from assistant.web import handlers as module
+
+    monkeypatch.setattr(module, "MAX_KEPT_ANSWERS", 2)
+    state = ([], [], [], None, [])
+    for q in ("Hva sier avtalen om heltid?", "Hvor lenge gjelder avtalen?", "Hva sier avtalen om velferdsteknologi?"):
+        chat, _, questions, targets, last, _, _, _, answers = handlers.ask(q, *state)
+        state = (chat, questions, targets, last, answers)
+    stored = handlers.save(chat, questions, targets, answers)
+    assert stored["answers"][0] is None and stored["answers"][1:] == answers[1:]
+    assert [m["content"] for m in stored["chat"] if m["role"] == "user"] == ["Hvor lenge gjelder avtalen?",
+                                                                          "Hva sier avtalen om velferdsteknologi?"]
+    assert stored["questions"] == questions and stored["targets"] == targets  # history and card numbers kept
+    restored = handlers.start(json.loads(json.dumps(stored)), None)
+    chat2, _, targets2, last2, answers2 = restored[:5]
+    assert last2 == answers[-1] and targets2 == targets
+    assert "Fant ikke svaret" in handlers.vote("up:0", answers2, chat2, "")[0]
+    assert handlers.vote("up:2", answers2, chat2, "")[0].startswith("Takk")

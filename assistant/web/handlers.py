@@ -38,6 +38,7 @@ __all__ = ["EMPTY_CONVERSATION", "Handlers"]
 
 log = logging.getLogger("avtaleassistenten.app")
 EMPTY_CONVERSATION = {"chat": [], "questions": [], "targets": [], "answers": []}
+MAX_KEPT_ANSWERS = 50  # the browser keeps the last 50 answers of a conversation (localStorage holds ~5 MB)
 MAX_OVERVIEW_DOCS = 5  # «Hva er denne avtalen?» with no document in view: the cards of at most this many
 _VOTE_REF = re.compile(r"^(up|down):(\d+)$")
 
@@ -161,9 +162,20 @@ class Handlers(DocumentHandlers):
     # -- the conversation in the browser ----------------------------------------------------
     @staticmethod
     def save(chat, questions, targets, answers) -> dict:
-        """The conversation as stored in the browser (gr.BrowserState)."""
-        return {"chat": plain_chat(chat), "questions": list(questions or []), "targets": list(targets or []),
-                "answers": list(answers or [])}
+        """The conversation as stored in the browser (gr.BrowserState): the last MAX_KEPT_ANSWERS answers.
+
+        Older answers leave the chat and become None in `answers`, so that answer N and card N
+        keep their numbers.
+        """
+        chat, answers = plain_chat(chat), list(answers or [])
+        cut = len(answers) - MAX_KEPT_ANSWERS
+        if cut > 0 and answers[cut - 1] is not None:
+            answers[:cut] = [None] * cut
+            first = next((i for i, m in enumerate(chat) if f"answer-tools ans-{cut}'" in m["content"]), len(chat))
+            if first > 0 and chat[first - 1]["role"] == "user":
+                first -= 1
+            chat = chat[first:]
+        return {"chat": chat, "questions": list(questions or []), "targets": list(targets or []), "answers": answers}
 
     def start(self, conversation, request: gr.Request = None):
         """On page load: the stored conversation back, then `?q=` asked and `?doc=…&avsnitt=N` opened.
@@ -173,7 +185,7 @@ class Handlers(DocumentHandlers):
         conv = conversation if isinstance(conversation, dict) else {}
         lists = [conv.get(k) if isinstance(conv.get(k), list) else [] for k in ("chat", "questions", "targets", "answers")]
         chat, questions, targets, answers = plain_chat(lists[0]), *lists[1:]
-        last = answers[-1] if answers else None
+        last = answers[-1] if answers and isinstance(answers[-1], dict) else None
         params = dict(request.query_params) if request is not None else {}
         doc_view = self.open_clause(params["doc"], params.get("avsnitt")) if params.get("doc") else gr.skip()
         export, export_file = gr.skip(), gr.skip()
@@ -190,7 +202,7 @@ class Handlers(DocumentHandlers):
         """
         m = _VOTE_REF.match(str(ref or "").strip())
         answers = list(answers or [])
-        if not m or int(m.group(2)) >= len(answers):
+        if not m or int(m.group(2)) >= len(answers) or not answers[int(m.group(2))]:
             return "Fant ikke svaret du stemte på. Last siden på nytt og prøv igjen.", gr.skip(), comment
         vote, n = m.group(1), int(m.group(2))
         status, comment = self.feedback(vote, answers[n], comment)
