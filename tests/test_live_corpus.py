@@ -168,6 +168,7 @@ def test_votes_on_two_answers_and_the_marks_in_the_chat(handlers):
     assert votes["Hva sier avtalen om velferdsteknologi?"]["vote"] == "up"
     assert votes["Hva sier avtalen om velferdsteknologi?"]["comment"] == "presist"
     assert votes["Hvor lenge gjelder avtalen?"]["vote"] == "down"
+    assert "Still et spørsmål først" in handlers.vote("up:-1", [], [], "")[0]
     for bad in ("up:7", "sideways:0", "", None):
         assert "Fant ikke svaret" in handlers.vote(bad, answers, chat, "")[0]
 

@@ -202,6 +202,8 @@ class Handlers(DocumentHandlers):
         """
         m = _VOTE_REF.match(str(ref or "").strip())
         answers = list(answers or [])
+        if not any(answers):
+            return "Still et spørsmål først, så kan du gi tilbakemelding på svaret.", gr.skip(), comment
         if not m or int(m.group(2)) >= len(answers) or not answers[int(m.group(2))]:
             return "Fant ikke svaret du stemte på. Last siden på nytt og prøv igjen.", gr.skip(), comment
         vote, n = m.group(1), int(m.group(2))
