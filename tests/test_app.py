@@ -318,7 +318,10 @@ def test_build_app_loads_nothing_and_names_the_api(fake_assistant):
     assert {"ask", "documents", "document", "feedback", "upload", "facts", "votes", "refresh", "remove"} <= names
     config = demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"chat", "question", "ask-btn", "doc-view", "upload-file", "fb-up", "fb-down", "export-text"} <= ids
+    assert {"chat", "question", "ask-btn", "doc-view", "upload-file", "fb-up", "fb-down", "export-text", "facts-cards",
+            "refresh-btn", "remove-doc", "remove-btn", "remove-yes", "remove-no", "compact", "share-out",
+            "vote-trigger"} <= ids
+    assert any(c.get("type") == "browserstate" for c in config["components"])  # the conversation survives reloads
 
 
 @pytest.mark.parametrize("value, expected", [
