@@ -107,9 +107,11 @@ class Assistant:
     def index(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
         """Bring the index up to date with the corpus folder (embeds only changed documents).
 
-        Also computes the facts card of each new or changed document (facts.py).
+        Also computes the facts card of each new or changed document (facts.py). An index that
+        another process wrote meanwhile is taken up first (`sync`), so it is built upon, not undone.
         """
         with self._lock:
+            self.sync()
             previous = self._searcher.data if self._searcher is not None else None
             data, report = build_index(
                 self.config.corpus_dir, self.config.index_dir, self.embedder,
@@ -165,9 +167,7 @@ class Assistant:
 
     def refresh(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
         """Pick up added, changed and removed files of the corpus folder (and an index written elsewhere)."""
-        with self._lock:
-            self.sync()
-            return self.index(progress=progress)
+        return self.index(progress=progress)
 
     # -- facts («Avtalen i korte trekk») -------------------------------------
     def _update_facts(self, searcher: Searcher) -> dict:

@@ -255,3 +255,16 @@ def test_stored_conversation_keeps_the_last_answers_with_their_numbers(handlers,
     assert last2 == answers[-1] and targets2 == targets
     assert "Fant ikke svaret" in handlers.vote("up:0", answers2, chat2, "")[0]
     assert handlers.vote("up:2", answers2, chat2, "")[0].startswith("Takk")
+
+
+def test_upload_after_an_index_written_elsewhere_keeps_its_changes(answering, fake_embedder, tmp_path):
+    answering.index()
+    corpus = answering.config.corpus_dir
+    (corpus / f"{LEVE}.txt").write_text("Leve hele livet: en ny tekst om eldreomsorg.\n", encoding="utf-8")
+    Assistant(answering.config, embedder=fake_embedder).index()  # `assistant index` elsewhere: LEVE changed
+    src = tmp_path / "ny.md"
+    src.write_text("# Ny\n\nEn ny avtale om brøyting.\n", encoding="utf-8")
+    answering.add_document(src)  # builds on the index on disk, not on the stale one in memory
+    assert answering.document(LEVE).text == "Leve hele livet: en ny tekst om eldreomsorg.\n"
+    assert {c.doc_id for c in answering.data.clauses} == {KVALITET, LEVE, "ny"}
+    assert all("ny tekst" in c.text for c in answering.data.clauses if c.doc_id == LEVE)
