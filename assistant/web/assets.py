@@ -157,6 +157,10 @@ JS = """
     box.focus();
   });
   if (localStorage.getItem('avtale-compact') === '1') document.body.classList.add('compact-mode');
+  // Gradio scopes the css inside its container; the page margin is outside it
+  const narrow = document.createElement('style');
+  narrow.textContent = '@media (max-width: 640px) { .main.app { padding-left: 8px !important; padding-right: 8px !important; } }';
+  document.head.appendChild(narrow);
 }
 """
 PICK_VOTE_JS = "() => (window.__avtaleVote || '')"
