@@ -48,7 +48,10 @@ ROWS = ("parties", "signed", "signatories", "validity", "termination", "purpose"
 LABELS = {**{k: v[0] for k, v in PROBES.items()}, "signatories": "Undertegnet av", "commitments": "Hovedpunkter"}
 MAX_COMMITMENTS = 8
 # «Avtale mellom regjeringen og KS …», «Agreement between X and Y»: the parties, named where the agreement begins
+# or «KS og regjeringen undertegnet … en avtale», «X and Y signed an agreement»
 _BETWEEN = re.compile(r"\b(mellom|between)\s+\S.{0,80}?\s(og|and)\s+\S", re.I)
+_SIGNED_BY = re.compile(r"^\S.{0,60}?\s(og|and)\s+\S.{0,40}?\s(undertegnet|underskrev|inngikk|signerte|har inngått|"
+                        r"har undertegnet|signed|entered into|concluded)\b.*\b(avtale|avtala|agreement)", re.I)
 FIRST_CLAUSES = 3
 _DATE = re.compile(r"\b(1[89]|20)\d\d\b")
 _VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # rows change when this file does
@@ -67,7 +70,7 @@ def _first_line(clause: Clause) -> str:
 def _structure_rows(clauses: list[Clause]) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     for c in clauses[:FIRST_CLAUSES]:
-        sentence = next((x for x in _sentences(c.text) if _BETWEEN.search(x)), "")
+        sentence = next((x for x in _sentences(c.text) if _BETWEEN.search(x) or _SIGNED_BY.search(x)), "")
         if sentence:
             rows["parties"] = [_quote(c, sentence)]
             break

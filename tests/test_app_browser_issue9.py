@@ -110,6 +110,7 @@ def test_facts_cards_on_both_seeds(page):
     assert "Personell og kompetanse" in rows["commitments"] and "Tjenesteutvikling" in rows["commitments"]
     leve = facts_card(page, LEVE)
     assert "29. juni" in leve.locator(".fact-signed").inner_text()
+    assert "KS og regjeringen undertegnet" in leve.locator(".fact-parties").inner_text()
     assert "Aldersvennlig Norge" in leve.locator(".fact-commitments").inner_text()
     # only the rows the document answers: the news article names no period and no termination
     assert leve.locator(".fact-validity, .fact-termination, .fact-signatories").count() == 0
