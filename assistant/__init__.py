@@ -6,7 +6,7 @@
 
 from .config import Config
 from .core import Assistant
-from .errors import AssistantError, ConfigError, DocumentError, IndexError_, ModelError, QuestionError
+from .errors import AssistantError, ConfigError, DocumentError, FeedbackError, IndexError_, ModelError, QuestionError
 from .types import Clause, Document, Hit
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "Document",
     "DocumentError",
+    "FeedbackError",
     "Hit",
     "IndexError_",
     "ModelError",

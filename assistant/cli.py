@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import AssistantError
+from .progress import progress_printer
 
 __all__ = ["main"]
 
@@ -20,6 +21,9 @@ EPILOG = {
     "retrieve": "example:\n  assistant retrieve --questions ../shared/eval/seed-dev/questions.jsonl --out results.jsonl",
     "eval": "example:\n  assistant eval ../shared/eval/seed-dev\n  assistant eval ../shared/eval/norquad-dev --out /tmp/nq.jsonl",
     "serve": "example:\n  assistant serve --port 7860\n  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0",
+    "feedback": ("example:\n  assistant feedback                       # list the votes, newest first\n"
+                 "  assistant feedback --down --json\n"
+                 "  assistant feedback --export draft-questions.jsonl   # down-voted questions for the eval set"),
     "bench": "example:\n  assistant bench --quick",
 }
 
@@ -31,21 +35,6 @@ def _config(args) -> Config:
         model=args.model,
         top_k=getattr(args, "top_k", None),
     )
-
-
-def progress_printer(quiet: bool = False, interval: float = 0.5):
-    """A progress callback for indexing that prints a line to stderr at most every `interval` s."""
-    if quiet:
-        return None
-    last = [0.0]
-
-    def show(message: str, fraction: float) -> None:
-        now = time.monotonic()
-        if now - last[0] > interval or fraction >= 1.0:
-            last[0] = now
-            print(f"  [{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
-
-    return show
 
 
 def cmd_index(args) -> int:
@@ -128,10 +117,33 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from app import launch
+    from .web import launch
 
     launch(_config(args), host=args.host, port=args.port, auth=os.environ.get("ASSISTANT_AUTH"))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .feedback import FeedbackStore
+
+    config = _config(args)
+    store = FeedbackStore(args.db or config.votes_db, legacy_jsonl=config.feedback_file)
+    if args.export:
+        n = store.export_questions(args.export)
+        print(f"Wrote {n} down-voted question(s) to {args.export}: fill in each row's answers "
+              "(the clauses that answer it, or [] if the agreements do not) and drop its 'draft' key.",
+              file=sys.stderr)
+        return 0
+    votes = store.votes("down" if args.down else None, limit=args.limit)
+    if args.json:
+        print(json.dumps(votes, ensure_ascii=False, indent=1))
+        return 0
+    counts = store.counts()
+    print(f"{counts['up']} up, {counts['down']} down in {store.path}")
+    for v in votes:
+        mark = "+" if v["vote"] == "up" else "-"
+        comment = f"  # {v['comment']}" if v["comment"] else ""
+        print(f"{v['time'][:19]}  {mark}  {' '.join(v['question'].split())}{comment}")
     return 0
 
 
@@ -184,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("ASSISTANT_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("ASSISTANT_PORT", "7860")))
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", parents=[common], help="list the votes; export down-voted questions",
+                       epilog=EPILOG["feedback"], formatter_class=fmt)
+    p.add_argument("--db", help="votes database (env ASSISTANT_FEEDBACK_DB; default feedback.sqlite3 beside the index)")
+    p.add_argument("--down", action="store_true", help="only the down votes")
+    p.add_argument("--limit", type=int, help="at most this many votes")
+    p.add_argument("--export", metavar="QUESTIONS_JSONL",
+                   help="write the down-voted questions as a draft questions.jsonl (answers to be filled in)")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("bench", help="run the benchmarks", epilog=EPILOG["bench"], formatter_class=fmt)
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -34,7 +34,8 @@ class Config:
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
     batch_size: int = 16  # measured best on 2 cores (docs/benchmarks.md)
-    feedback_file: Path | None = None
+    feedback_file: Path | None = None  # votes as JSON lines (before SQLite): imported once into feedback_db
+    feedback_db: Path | None = None  # SQLite database of votes; default: feedback.sqlite3 beside feedback_file
 
     def __post_init__(self):
         if not isinstance(self.top_k, int) or self.top_k <= 0 or self.top_k > 100:
@@ -62,7 +63,7 @@ class Config:
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
-        """Defaults from ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_MODEL, ASSISTANT_TOP_K."""
+        """Defaults from ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_MODEL, ASSISTANT_TOP_K, ASSISTANT_FEEDBACK(_DB)."""
         values = {
             "corpus_dir": _env_path("ASSISTANT_CORPUS", PROJECT_ROOT / "corpus"),
             "index_dir": _env_path("ASSISTANT_INDEX", PROJECT_ROOT / "embeddings"),
@@ -77,8 +78,15 @@ class Config:
                 ) from None
         if os.environ.get("ASSISTANT_FEEDBACK"):
             values["feedback_file"] = Path(os.environ["ASSISTANT_FEEDBACK"])
+        if os.environ.get("ASSISTANT_FEEDBACK_DB"):
+            values["feedback_db"] = Path(os.environ["ASSISTANT_FEEDBACK_DB"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def votes_db(self) -> Path:
+        """The SQLite database of votes (`feedback_db`, else feedback.sqlite3 beside `feedback_file`)."""
+        return Path(self.feedback_db) if self.feedback_db else Path(self.feedback_file).with_name("feedback.sqlite3")
 
     def with_(self, **changes) -> Config:
         return replace(self, **changes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import re
 import shutil
@@ -13,17 +13,30 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, build_answer, detect_language
+from .answer import Answer, build_answer
 from .config import Config
 from .embed import load_embedder
 from .errors import DocumentError, IndexError_, QuestionError
-from .index import BuildReport, IndexData, build_index, load_index
-from .loaders import SUPPORTED, load_document
+from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
+from .feedback import FeedbackStore
+from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
+from .loaders import META_SUFFIX, SUPPORTED, load_document
 from .query import to_bokmal
-from .search import Searcher, SearchParams, SearchResult
+from .search import SearchParams, Searcher, SearchResult
 from .types import Document
 
-__all__ = ["Assistant", "clean_question", "safe_filename"]
+__all__ = ["Assistant", "TRASH", "clean_question", "safe_filename"]
+
+log = logging.getLogger("avtaleassistenten")
+TRASH = ".trash"  # removed documents go here inside the corpus folder (hidden: never indexed)
+
+
+def _manifest_stat(index_dir: Path) -> tuple | None:
+    try:
+        st = (Path(index_dir) / MANIFEST).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 _PRONOUN = re.compile(r"\b(den|det|dette|denne|disse|dei|dem|hen|ho|han|it|its|that|this|they|them|those)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(og|men|også|enn|and|but|also|what about|hva med|kva med)\b", re.I)
@@ -81,6 +94,9 @@ class Assistant:
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
         self.last_report: BuildReport | None = None
+        self._feedback: FeedbackStore | None = None
+        self._seen_manifest: tuple | None = None  # (inode, mtime, size) of the manifest we loaded or wrote
+        self._facts: tuple[tuple, dict] | None = None  # ((manifest checksum, data id), {doc_id: facts})
 
     # -- loading -------------------------------------------------------------
     @property
@@ -95,15 +111,22 @@ class Assistant:
                             models_file=str(c.models_file) if c.models_file else None)
 
     def index(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
-        """Bring the index up to date with the corpus folder (embeds only changed documents)."""
+        """Bring the index up to date with the corpus folder (embeds only changed documents).
+
+        Also computes the facts card of each new or changed document (facts.py). An index that
+        another process wrote meanwhile is taken up first (`sync`), so it is built upon, not undone.
+        """
         with self._lock:
+            self.sync()
             previous = self._searcher.data if self._searcher is not None else None
             data, report = build_index(
                 self.config.corpus_dir, self.config.index_dir, self.embedder,
                 max_file_bytes=self.config.max_file_bytes, progress=progress, previous=previous,
             )
             self._searcher = Searcher(data, self.embedder, self._params())
+            self._seen_manifest = _manifest_stat(self.config.index_dir)
             self.last_report = report
+            self._update_facts(self._searcher)
             return report
 
     def load(self, rebuild_if_needed: bool = True) -> Searcher:
@@ -115,17 +138,69 @@ class Assistant:
             if self._searcher is None:
                 _warm_translator()
                 try:
+                    stat = _manifest_stat(self.config.index_dir)
                     data = load_index(self.config.index_dir, model=self.embedder.name)
                     self._searcher = Searcher(data, self.embedder, self._params())
+                    self._seen_manifest = stat
                 except IndexError_:
                     if not rebuild_if_needed:
                         raise
                     self.index()
             return self._searcher
 
-    def refresh(self) -> BuildReport:
-        """Re-index if the corpus folder changed since the index was built."""
-        return self.index()
+    def sync(self) -> bool:
+        """Take up an index that another process (`assistant index`) wrote since we loaded ours.
+
+        Cheap when nothing changed (one stat of the manifest). Returns True if it reloaded.
+        Keeps the current index if the new one cannot be read or a build here is running.
+        """
+        if self._searcher is None or _manifest_stat(self.config.index_dir) == self._seen_manifest:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            stat = _manifest_stat(self.config.index_dir)
+            if stat == self._seen_manifest:
+                return False
+            try:
+                data = load_index(self.config.index_dir, model=self.embedder.name)
+            except IndexError_:
+                return False
+            self._searcher = Searcher(data, self.embedder, self._params())
+            self._seen_manifest = stat
+            return True
+        finally:
+            self._lock.release()
+
+    def refresh(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
+        """Pick up added, changed and removed files of the corpus folder (and an index written elsewhere)."""
+        return self.index(progress=progress)
+
+    # -- facts («Avtalen i korte trekk») -------------------------------------
+    def _update_facts(self, searcher: Searcher) -> dict:
+        """The facts of every document of `searcher`, computing only those whose document (or the
+        model, threshold, facts code) changed; facts.json is rewritten when they or the index did."""
+        key = (read_manifest_safely(self.config.index_dir) or {}).get("checksum", "")
+        if self._facts is not None and self._facts[0] == (key, id(searcher.data)):
+            return self._facts[1]
+        stored_key, stored = load_facts(self.config.index_dir)
+        previous = {**stored, **(self._facts[1] if self._facts else {})}
+        facts = compute_facts(searcher.data, self.embedder, self._params(), self.config.abstain_threshold, previous)
+        if key and (stored_key != key or facts != stored):
+            try:
+                save_facts(self.config.index_dir, key, facts)
+            except OSError as exc:  # a read-only or full disk: the facts still serve from memory
+                log.warning("could not write %s: %s", FACTS_FILE, exc)
+        self._facts = ((key, id(searcher.data)), facts)
+        return facts
+
+    def facts(self, doc_id: str) -> list[dict]:
+        """The facts card of a document: rows of {row, label, quotes: [{ordinal, start, end, text}]}."""
+        searcher = self.load()
+        self.document(doc_id)
+        with self._lock:
+            facts = self._update_facts(searcher)
+        return list((facts.get(doc_id) or {}).get("rows", []))
 
     @property
     def data(self) -> IndexData:
@@ -241,28 +316,50 @@ class Assistant:
                 shutil.rmtree(tmpdir, ignore_errors=True)
             return report
 
+    def remove_document(self, doc_id: str) -> BuildReport:
+        """Move a document's file (and its .meta.json) to corpus/.trash/ and drop its clauses from the index."""
+        with self._lock:
+            doc = self.document(doc_id)
+            corpus = self.config.corpus_dir.resolve()
+            source = (corpus / doc.file).resolve()
+            if source.parent != corpus or not source.is_file():
+                raise DocumentError(f"{doc.file} is not in the corpus folder any more")
+            trash = corpus / TRASH
+            moved: list[tuple[Path, Path]] = []
+            try:
+                trash.mkdir(exist_ok=True)
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                for path in (source, source.with_name(source.stem + META_SUFFIX)):
+                    if path.is_file():
+                        target = trash / path.name
+                        if target.exists():
+                            target = trash / f"{source.stem}.{stamp}{path.name[len(source.stem):]}"
+                        os.replace(path, target)
+                        moved.append((path, target))
+                return self.index()
+            except OSError as exc:
+                for path, target in reversed(moved):
+                    os.replace(target, path)
+                raise DocumentError(f"{doc.file} cannot be moved to {TRASH}/ ({exc.strerror or exc})") from None
+            except BaseException:
+                for path, target in reversed(moved):
+                    os.replace(target, path)
+                raise
+
     # -- feedback ------------------------------------------------------------
-    def record_feedback(self, answer: dict, vote: str, comment: str = "") -> Path:
-        """Append a vote on an answer to the feedback file (JSON lines)."""
-        if vote not in ("up", "down"):
-            raise QuestionError(f"vote must be 'up' or 'down', got {vote!r}")
-        path = Path(self.config.feedback_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        row = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "vote": vote,
-            "question": answer.get("question", ""),
-            "language": answer.get("language") or detect_language(answer.get("question", "")),
-            "answered": answer.get("answered"),
-            "clauses": [
-                {k: c.get(k) for k in ("doc", "start", "end", "ordinal", "text", "score")}
-                for c in answer.get("clauses", [])
-            ],
-            "comment": comment[:2000],
-        }
-        line = json.dumps(row, ensure_ascii=False) + "\n"
-        with self._lock, open(path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-        return path
+    @property
+    def feedback(self) -> FeedbackStore:
+        """The votes database (created on first use; an old feedback.jsonl is imported once)."""
+        if self._feedback is None:
+            with self._lock:
+                if self._feedback is None:
+                    self._feedback = FeedbackStore(self.config.votes_db, legacy_jsonl=self.config.feedback_file)
+        return self._feedback
+
+    def record_feedback(self, answer: dict, vote: str, comment: str = "", answer_id: str | None = None) -> str:
+        """Store a vote on an answer (its JSON, as `Answer.to_json` gives it); returns the answer id.
+
+        One vote per answer id (`answer_id`, else `answer["answer_id"]`, else a new one): voting
+        again on the same answer replaces the vote.
+        """
+        return self.feedback.record(answer, vote, comment, answer_id=answer_id)

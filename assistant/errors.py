@@ -4,6 +4,7 @@ __all__ = [
     "AssistantError",
     "ConfigError",
     "DocumentError",
+    "FeedbackError",
     "IndexError_",
     "ModelError",
     "QuestionError",
@@ -20,6 +21,10 @@ class ConfigError(AssistantError):
 
 class DocumentError(AssistantError):
     """A document cannot be read (unsupported, broken, too large, unsafe name)."""
+
+
+class FeedbackError(AssistantError):
+    """A vote cannot be stored or read (bad vote, unreadable database)."""
 
 
 class IndexError_(AssistantError):

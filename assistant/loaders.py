@@ -249,7 +249,11 @@ def is_supported(path: Path | str) -> bool:
 
 
 def list_documents(corpus_dir: Path) -> list[Path]:
-    """The supported document files directly inside `corpus_dir`, sorted by name."""
+    """The supported document files directly inside `corpus_dir`, sorted by name.
+
+    Not recursive, and hidden names are skipped: `.trash/` (removed documents) and `.upload-*`
+    (uploads being checked) are never indexed.
+    """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise DocumentError(f"corpus folder {corpus_dir} does not exist")

@@ -47,9 +47,11 @@ def handlers(answering, tmp_path):
 
 
 def ask(h: app.Handlers, question: str, state=None):
+    """chat, question box, questions, targets, last answer, export text, export file, status (answers left out)."""
     chat, questions, targets, last = state or ([], [], [], None)
     out = h.ask(question, chat, questions, targets, last)
-    return out
+    assert len(out) == 9 and out[8] == ([] if isinstance(out[4], type(None)) else [out[4]])
+    return out[:8]
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -241,11 +243,14 @@ def test_feedback_is_written(handlers):
     _, _, _, _, last, *_ = ask(handlers, "Hva sier avtalen om velferdsteknologi?")
     status, comment = handlers.feedback("up", last, "  Nyttig!  ")
     assert status.startswith("Takk") and comment == ""
-    handlers.feedback("down", last, "")
-    rows = [json.loads(line) for line in open(handlers.assistant.config.feedback_file, encoding="utf-8")]
-    assert [r["vote"] for r in rows] == ["up", "down"]
+    rows = handlers.assistant.feedback.votes()
+    assert [r["vote"] for r in rows] == ["up"]
     assert rows[0]["question"] == "Hva sier avtalen om velferdsteknologi?" and rows[0]["comment"] == "Nyttig!"
     assert rows[0]["clauses"] and rows[0]["clauses"][0]["text"]
+    handlers.feedback("down", last, "")  # a changed vote on the same answer replaces the first one
+    rows = handlers.assistant.feedback.votes()
+    assert [r["vote"] for r in rows] == ["down"] and rows[0]["comment"] == "Nyttig!"
+    assert rows[0]["answer_id"] == last["answer_id"]
 
 
 def test_upload_adds_a_document_and_a_bad_file_changes_nothing(handlers, tmp_path):
@@ -283,7 +288,8 @@ def test_upload_without_file(handlers):
 
 def test_clear_resets_everything(handlers):
     out = handlers.clear()
-    assert out[0] == [] and out[2] == [] and out[3] == [] and out[4] is None and out[-1] == app.DOC_PLACEHOLDER
+    assert out[0] == [] and out[2] == [] and out[3] == [] and out[4] is None and out[8] == app.DOC_PLACEHOLDER
+    assert out[9] == []  # the answers
 
 
 def test_api_functions(handlers):
@@ -309,10 +315,13 @@ def test_build_app_loads_nothing_and_names_the_api(fake_assistant):
     demo = app.build_app(fake_assistant)
     assert fake_assistant._searcher is None  # no index loaded while building
     names = {fn.api_name for fn in demo.fns.values() if getattr(fn, "api_visibility", "public") == "public"}
-    assert {"ask", "documents", "document", "feedback", "upload"} <= names
+    assert {"ask", "documents", "document", "feedback", "upload", "facts", "votes", "refresh", "remove"} <= names
     config = demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"chat", "question", "ask-btn", "doc-view", "upload-file", "fb-up", "fb-down", "export-text"} <= ids
+    assert {"chat", "question", "ask-btn", "doc-view", "upload-file", "fb-up", "fb-down", "export-text", "facts-cards",
+            "refresh-btn", "remove-doc", "remove-btn", "remove-yes", "remove-no", "compact", "share-out",
+            "vote-trigger"} <= ids
+    assert any(c.get("type") == "browserstate" for c in config["components"])  # the conversation survives reloads
 
 
 @pytest.mark.parametrize("value, expected", [

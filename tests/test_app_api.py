@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 
@@ -89,8 +88,9 @@ def test_documents_and_document(client):
 def test_feedback(client, app_assistant):
     answer = client.predict("Hva sier avtalen om velferdsteknologi?", [], api_name="/ask")
     assert client.predict(answer, "up", "fint", api_name="/feedback")["ok"] is True
-    rows = [json.loads(x) for x in app_assistant.config.feedback_file.read_text(encoding="utf-8").splitlines()]
-    assert rows[-1]["vote"] == "up" and rows[-1]["comment"] == "fint" and rows[-1]["question"] == answer["question"]
+    rows = app_assistant.feedback.votes()
+    assert rows[0]["vote"] == "up" and rows[0]["comment"] == "fint" and rows[0]["question"] == answer["question"]
+    assert rows[0]["answer_id"] == answer["answer_id"]
 
 
 def test_upload_then_ask(client, tmp_path):
@@ -115,3 +115,58 @@ def test_upload_then_ask(client, tmp_path):
     answer = client.predict("Hvor mange skal ha nattevakt i hjemmetjenesten?", [], api_name="/ask")
     assert answer["clauses"][0]["doc"] == "Turnusavtale for nattevakt.md"
     assert "minst to ansatte" in answer["clauses"][0]["text"]
+
+
+def test_twenty_concurrent_voters_each_vote_stored_once(client, app_assistant):
+    """20 gradio_client users at once, each asking and voting (and sending its vote twice, as a retry would)."""
+    import threading
+
+    from gradio_client import Client
+
+    url = client.src
+    before = {v["answer_id"] for v in app_assistant.feedback.votes()}
+    results, errors = {}, []
+    start = threading.Barrier(20)
+
+    def voter(n: int) -> None:
+        try:
+            c = Client(url, verbose=False)
+            answer = c.predict(f"Hva sier avtalen om velferdsteknologi? ({n})", [], api_name="/ask")
+            start.wait(timeout=60)  # all vote at the same moment
+            vote = "up" if n % 2 else "down"
+            first = c.predict(answer, vote, f"stemme {n}", api_name="/feedback")
+            again = c.predict(answer, vote, f"stemme {n}", api_name="/feedback")
+            assert first["ok"] and first["answer_id"] == again["answer_id"] == answer["answer_id"]
+            results[n] = (answer["answer_id"], vote)
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+            errors.append(f"{n}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=voter, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert errors == [] and len(results) == 20
+    stored = [v for v in app_assistant.feedback.votes() if v["answer_id"] not in before]
+    assert len(stored) == 20  # every vote once: none lost, none doubled
+    assert {v["answer_id"]: v["vote"] for v in stored} == dict(results.values())
+    assert {v["comment"] for v in stored} == {f"stemme {n}" for n in range(20)}
+    listed = client.predict("down", api_name="/votes")
+    assert {v["answer_id"] for v in listed} >= {a for a, vote in results.values() if vote == "down"}
+
+
+def test_facts_refresh_and_remove_endpoints(client, app_assistant):
+    facts = client.predict("avtale-kvalitet-helse-omsorg-2012-2015", api_name="/facts")
+    by_row = {r["row"]: r for r in facts["rows"]}
+    assert "31. desember 2015" in by_row["validity"]["quotes"][0]["text"]
+    assert by_row["signed"]["quotes"][0]["text"] == "Oslo, 19. desember 2012"
+    corpus = app_assistant.config.corpus_dir
+    (corpus / "fjernes.md").write_text("# Avtale om fjerning\n\nDenne avtalen skal fjernes igjen.\n", encoding="utf-8")
+    assert client.predict(api_name="/refresh")["added"] == ["fjernes"]
+    result = client.predict("fjernes", api_name="/remove")
+    assert result["ok"] and "fjernes" not in {d["doc_id"] for d in result["documents"]}
+    assert (corpus / ".trash" / "fjernes.md").exists()
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Kunne ikke fjerne"):
+        client.predict("fjernes", api_name="/remove")

@@ -6,7 +6,6 @@ Screenshots for docs/ui.md:  python tests/test_app_browser.py --screenshots  (wr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -161,9 +160,9 @@ def test_answer_cards_document_view_feedback_and_export(page, server):
     page.click("#fb-up")
     page.wait_for_function("() => (document.querySelector('#fb-status')?.innerText || '').includes('Takk')",
                            timeout=UI_WAIT)
-    rows = assistant.config.feedback_file.read_text(encoding="utf-8").splitlines()
-    assert json.loads(rows[-1])["vote"] == "up"
-    assert json.loads(rows[-1])["question"] == "Hva sier avtalen om velferdsteknologi?"
+    rows = assistant.feedback.votes()
+    assert rows[0]["vote"] == "up"
+    assert rows[0]["question"] == "Hva sier avtalen om velferdsteknologi?"
 
     page.locator("#export").get_by_text("Kopier eller last ned svaret").click()
     export = page.locator("#export-text textarea")
@@ -282,10 +281,31 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
             ask(pg, "Hvor mye koster en pizza i Oslo?")
             shot(pg, "out-of-scope.png", settle_ms=500)
 
+            ask(pg, "Hva handler kvalitetsavtalen om?")
+            shot(pg, "facts-reply.png", settle_ms=500)
+
+            pg.locator("#compact input[type=checkbox]").check()
+            ask(pg, "Hvor lenge gjelder kvalitetsavtalen?")
+            shot(pg, "compact.png", settle_ms=500)
+            pg.locator("#compact input[type=checkbox]").uncheck()
+
+            pg.get_by_role("tab", name="Dokumenter").click()
+            pg.locator("#facts-cards .facts-card").first.wait_for(timeout=UI_WAIT)
+            shot(pg, "facts.png", settle_ms=500)
+
             src = base / "Nattevakt i hjemmetjenesten.md"
             src.write_text(NIGHT_DOC.split("\n\nDenne linjen")[0] + "\n", encoding="utf-8")
             upload(pg, src, "er lagt til")
+            pg.locator("#upload-status").scroll_into_view_if_needed()
             shot(pg, "upload.png", settle_ms=500)
+
+            phone = b.new_page(viewport={"width": 390, "height": 844}, locale="nb-NO", is_mobile=True,
+                               device_scale_factor=1)
+            phone.goto(url)
+            phone.wait_for_selector("#question textarea", timeout=UI_WAIT)
+            ask(phone, "Hva sier avtalen om velferdsteknologi?")
+            last_answer(phone).scroll_into_view_if_needed()
+            shot(phone, "phone.png", settle_ms=500)
             b.close()
     finally:
         demo.close()

@@ -20,6 +20,7 @@ import pytest
 
 import assistant.index as index_module
 from assistant import Assistant, AssistantError, Config, IndexError_, ModelError
+from assistant.facts import FACTS_FILE
 from assistant.index import MANIFEST, build_index, load_index
 from tests.conftest import ROOT, FakeEmbedder
 
@@ -33,9 +34,11 @@ def _index_files(index_dir: Path) -> list[str]:
 
 
 def _assert_clean(index_dir: Path) -> None:
-    """Exactly a manifest and the three files it names: no temporary or orphaned files."""
+    """Exactly a manifest and the three files it names (and the facts cards the Assistant keeps beside
+    them): no temporary or orphaned files."""
     manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-    expected = sorted([MANIFEST, *(f["name"] for f in manifest["files"].values())])
+    expected = sorted([MANIFEST, *(f["name"] for f in manifest["files"].values())]
+                      + ([FACTS_FILE] if (index_dir / FACTS_FILE).exists() else []))
     assert _index_files(index_dir) == expected
 
 
@@ -418,9 +421,9 @@ def test_concurrent_questions_uploads_and_feedback_lose_nothing(fake_assistant, 
             t.join(timeout=30)
     assert not problems, problems[:5]
     assert asked[0] > 4
-    lines = Path(a.config.feedback_file).read_text(encoding="utf-8").splitlines()
-    assert len(lines) == votes[0]
-    assert len({json.loads(line)["comment"] for line in lines}) == votes[0]  # every vote whole, none lost
+    stored = a.feedback.votes()
+    assert len(stored) == votes[0]
+    assert len({v["comment"] for v in stored}) == votes[0]  # every vote whole, none lost
     for i in range(3):
         assert a.ask(f"samtidighetsord{i}").hits[0].clause.doc_id == f"samtidig-{i}"
     _assert_clean(a.config.index_dir)

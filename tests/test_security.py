@@ -151,7 +151,9 @@ def test_cli_serve_passes_auth_from_environment(monkeypatch):
     from assistant import cli
 
     seen = {}
-    monkeypatch.setattr(app, "launch", lambda config, host, port, auth: seen.update(host=host, port=port, auth=auth))
+    import assistant.web  # cli serve launches the web package directly (no import of app.py: no circle)
+
+    monkeypatch.setattr(assistant.web, "launch", lambda config, host, port, auth: seen.update(host=host, port=port, auth=auth))
     monkeypatch.setenv("ASSISTANT_AUTH", "ola:hemmelig")
     monkeypatch.delenv("ASSISTANT_HOST", raising=False)
     assert cli.main(["serve", "--port", "7999"]) == 0

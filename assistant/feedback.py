@@ -1,0 +1,224 @@
+"""Votes on answers, kept in SQLite (the standard library's sqlite3, WAL journal).
+
+    store = FeedbackStore("feedback.sqlite3", legacy_jsonl="feedback.jsonl")
+    store.record(answer_json, "down", comment="feil avtale")   # one row per answer; a new vote replaces it
+    store.votes()                                              # newest first
+    store.export_questions("draft-questions.jsonl")            # down-voted questions, answers to fill in
+
+Each vote is one row keyed by the answer it is about (`answer_id`, given to every answer the
+app shows), so a retried or repeated vote on the same answer is stored once and a changed
+vote replaces the earlier one. Every write is one short transaction on its own connection:
+safe from many threads and processes at once (WAL lets readers run while one writer writes;
+writers wait up to `timeout` seconds for each other). An existing JSON-lines feedback file
+(the format before SQLite) is imported once; the import is recorded in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+
+from .errors import FeedbackError
+from .lang import detect_language
+
+__all__ = ["FeedbackStore", "VOTES"]
+
+VOTES = ("up", "down")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS votes (
+    id INTEGER PRIMARY KEY,
+    answer_id TEXT NOT NULL UNIQUE,
+    time TEXT NOT NULL,
+    vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+    question TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT '',
+    answered INTEGER,
+    answerable REAL,
+    clauses TEXT NOT NULL DEFAULT '[]',
+    comment TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'app'
+);
+CREATE INDEX IF NOT EXISTS votes_by_vote ON votes (vote, time);
+CREATE TABLE IF NOT EXISTS imports (path TEXT PRIMARY KEY, time TEXT NOT NULL, rows INTEGER NOT NULL);
+"""
+CLAUSE_KEYS = ("doc", "start", "end", "ordinal", "text", "score")
+MAX_COMMENT = 2000
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _row_from_answer(answer: dict, vote: str, comment: str, answer_id: str | None, when: str | None,
+                     source: str) -> tuple:
+    if vote not in VOTES:
+        raise FeedbackError(f"vote must be 'up' or 'down', got {vote!r}")
+    if not isinstance(answer, dict):
+        raise FeedbackError("the answer to vote on must be the JSON of an answer (a dict)")
+    question = answer.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise FeedbackError("the answer has no question; vote on an answer returned by /ask")
+    clauses = [
+        {k: c.get(k) for k in CLAUSE_KEYS}
+        for c in answer.get("clauses") or [] if isinstance(c, dict)
+    ]
+    answerable = answer.get("answerable")
+    return (
+        str(answer_id or answer.get("answer_id") or uuid.uuid4().hex),
+        when or _now(), vote, question.strip(), str(answer.get("language") or detect_language(question)),
+        None if answer.get("answered") is None else int(bool(answer.get("answered"))),
+        float(answerable) if isinstance(answerable, (int, float)) else None,
+        json.dumps(clauses, ensure_ascii=False), str(comment or "").strip()[:MAX_COMMENT], source,
+    )
+
+
+_UPSERT = """
+INSERT INTO votes (answer_id, time, vote, question, language, answered, answerable, clauses, comment, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (answer_id) DO UPDATE SET time = excluded.time, vote = excluded.vote,
+    comment = CASE WHEN excluded.comment != '' THEN excluded.comment ELSE votes.comment END
+"""
+
+
+class FeedbackStore:
+    """The votes database at `path` (created on first use)."""
+
+    def __init__(self, path: Path | str, legacy_jsonl: Path | str | None = None, timeout: float = 30.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"the feedback database {self.path} cannot be opened ({exc})") from None
+        except OSError as exc:
+            raise FeedbackError(f"the feedback database {self.path} cannot be created ({exc.strerror or exc})") from None
+        if legacy_jsonl is not None and Path(legacy_jsonl).is_file():
+            self.import_jsonl(legacy_jsonl)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _write(self, sql: str, rows: Iterable[tuple], marker: tuple | None = None) -> int:
+        """Run `sql` for each row in one IMMEDIATE transaction; returns the rows changed."""
+        try:
+            with closing(self._connect()) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    if marker is not None and db.execute("SELECT 1 FROM imports WHERE path = ?",
+                                                         (marker[0],)).fetchone():
+                        db.execute("ROLLBACK")
+                        return 0
+                    changed = 0
+                    for row in rows:
+                        changed += db.execute(sql, row).rowcount
+                    if marker is not None:
+                        db.execute("INSERT INTO imports (path, time, rows) VALUES (?, ?, ?)", (marker[0], _now(), changed))
+                    db.execute("COMMIT")
+                    return changed
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"the vote could not be stored in {self.path.name} ({exc})") from None
+
+    # -- writing --------------------------------------------------------------------------
+    def record(self, answer: dict, vote: str, comment: str = "", answer_id: str | None = None) -> str:
+        """Store a vote on `answer` (the JSON of an answer); returns the answer id it is stored under."""
+        row = _row_from_answer(answer, vote, comment, answer_id, None, "app")
+        self._write(_UPSERT, [row])
+        return row[0]
+
+    def import_jsonl(self, path: Path | str) -> int:
+        """Import a feedback file of JSON lines once (later calls do nothing); returns the rows added."""
+        path = Path(path)
+        rows = []
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise FeedbackError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
+        for line in lines:
+            try:
+                data = json.loads(line)
+                row = _row_from_answer(data, data.get("vote"), data.get("comment", ""),
+                                       "jsonl:" + hashlib.sha1(line.encode("utf-8")).hexdigest(),
+                                       str(data.get("time") or _now()), "jsonl")
+            except (ValueError, AttributeError, FeedbackError):
+                continue  # a torn or foreign line: skipped, the rest is imported
+            rows.append(row)
+        insert = _UPSERT.split(" ON CONFLICT")[0].replace("INSERT INTO", "INSERT OR IGNORE INTO")
+        return self._write(insert, rows, marker=(str(path.resolve()),))
+
+    # -- reading --------------------------------------------------------------------------
+    def votes(self, vote: str | None = None, limit: int | None = None) -> list[dict]:
+        """The stored votes, newest first (only `vote` ones if given)."""
+        sql = "SELECT * FROM votes" + (" WHERE vote = ?" if vote else "") + " ORDER BY time DESC, id DESC"
+        params: tuple = (vote,) if vote else ()
+        if limit:
+            sql += " LIMIT ?"
+            params += (int(limit),)
+        try:
+            with closing(self._connect()) as db:
+                rows = db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be read ({exc})") from None
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["clauses"] = json.loads(d["clauses"] or "[]")
+            d["answered"] = None if d["answered"] is None else bool(d["answered"])
+            out.append(d)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        votes = self.votes()
+        return {v: sum(1 for r in votes if r["vote"] == v) for v in VOTES}
+
+    def draft_questions(self) -> list[dict]:
+        """The down-voted questions (each once, newest vote first) as draft evaluation rows.
+
+        The format of ../shared/eval/*/questions.jsonl with `answers` left for a person to fill
+        in (an empty list there means «out of scope», so each row is marked `draft` until then);
+        `shown` lists what the assistant quoted, `comment` what the voter said.
+        """
+        seen, rows = set(), []
+        for v in self.votes("down"):
+            key = " ".join(v["question"].split()).casefold()
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append({
+                "id": "fb-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10],
+                "question": v["question"],
+                "lang": v["language"] or "nb",
+                "answers": [],
+                "draft": True,
+                "comment": v["comment"],
+                "voted": v["time"],
+                "shown": [{"doc": Path(str(c.get("doc") or "")).stem, "text": c.get("text")} for c in v["clauses"][:3]],
+            })
+        return rows
+
+    def export_questions(self, out: Path | str) -> int:
+        """Write `draft_questions()` as JSON lines to `out`; returns the number of questions."""
+        rows = self.draft_questions()
+        out = Path(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "w", encoding="utf-8", newline="\n") as f:
+                for row in rows:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise FeedbackError(f"cannot write {out} ({exc.strerror or exc})") from None
+        return len(rows)
