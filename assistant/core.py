@@ -22,7 +22,7 @@ from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
 from .loaders import META_SUFFIX, SUPPORTED, load_document
 from .query import to_bokmal
-from .search import SearchParams, Searcher, SearchResult
+from .search import Searcher, SearchParams, SearchResult
 from .types import Document
 
 __all__ = ["Assistant", "TRASH", "clean_question", "safe_filename"]

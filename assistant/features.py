@@ -103,7 +103,7 @@ def query_terms(searcher, query: Query, words: list[str] | None = None) -> Query
     English question shares with Norwegian text); `words` overrides the question's words."""
     lexical = searcher.lexical
     if words is None:
-        words = lexical_words(searcher.analyzer, query)
+        words = lexical_words(searcher, query)
     n = max(lexical.n, 1)
     idf_max = math.log(1 + (n + 0.5) / 0.5)
     groups, weights, known, flat, seen = [], [], [], [], set()
@@ -126,10 +126,12 @@ def query_terms(searcher, query: Query, words: list[str] | None = None) -> Query
 _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!] )\b[A-ZÆØÅ][\w-]+|\d[\d.,:]*")
 
 
-def lexical_words(analyzer, query: Query) -> list[str]:
+def lexical_words(searcher, query: Query) -> list[str]:
+    """The words the keyword search looks for: the (bokmål) question's words; for an English
+    question its names and numbers, and each other word's nearest corpus word (bridge.py)."""
     if query.language == "en":
-        return analyzer.words(" ".join(m.group(0) for m in _NAME_OR_NUMBER.finditer(query.text)))
-    return analyzer.words(query.search_text)
+        return searcher.english_words(query.text)
+    return searcher.analyzer.words(query.search_text)
 
 
 def names_and_numbers(analyzer, text: str) -> list[str]:

@@ -7,6 +7,7 @@
       vectors-<gen>.faiss      FAISS flat inner-product index of the clause vectors
       sentences-<gen>.npz      every clause's sentences: (clause row, start, end) and a vector each
                                (a one-sentence clause reuses its clause vector)
+      words-<gen>.npz          the corpus's words and their vectors (English questions, bridge.py)
 
 A build writes a new generation of files, then replaces manifest.json atomically (it is
 written last), then removes the old generation: a crash at any point leaves a complete
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bridge import word_vectors
 from .errors import DocumentError, IndexError_
 from .loaders import file_hash, list_documents, load_document
 from .split import sentence_spans, split_document
@@ -35,14 +37,15 @@ from .types import Clause, Document
 
 __all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VERSION"]
 
-FORMAT_VERSION = 2  # 2: sentence vectors
+FORMAT_VERSION = 3  # 2: sentence vectors; 3: word vectors
+READABLE_FORMATS = (2, 3)  # a format-2 index is read and its word vectors added on the next build
 # Documents are re-split and re-embedded when the code that cuts clauses or composes their
 # indexed text changes (split.py, types.py), or the model does.
 SPLITTER_VERSION = hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("split.py", "types.py"))
 ).hexdigest()[:12]
 MANIFEST = "manifest.json"
-ROLES = ("documents", "clauses", "vectors", "sentences")
+ROLES = ("documents", "clauses", "vectors", "sentences", "words")
 
 
 @dataclass
@@ -54,10 +57,14 @@ class IndexData:
     vectors: np.ndarray  # (n_clauses, dim) float32, L2-normalised
     sentences: np.ndarray | None = None  # (n_sentences, 3) int64: clause row, start, end
     sentence_vectors: np.ndarray | None = None  # (n_sentences, dim) float32, L2-normalised
+    words: np.ndarray | None = None  # the corpus's words (bridge.py), sorted
+    word_vectors: np.ndarray | None = None  # (n_words, dim) float16
 
     def __post_init__(self):
         if self.sentences is None:
             self.sentences, self.sentence_vectors = clause_sentences(self.clauses, self.vectors)
+        if self.words is None:
+            self.words, self.word_vectors = np.array([], dtype=str), np.zeros((0, self.dim), np.float16)
 
 
 @dataclass
@@ -155,7 +162,7 @@ def read_manifest(index_dir: Path) -> dict | None:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise IndexError_(f"the index manifest {path} is unreadable") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_FORMATS:
         raise IndexError_(f"the index in {index_dir} has an unknown format")
     files, docs = manifest.get("files"), manifest.get("documents", {})
     if (not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values())
@@ -184,6 +191,8 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
         )
     files = manifest.get("files", {})
     for role in ROLES:
+        if role == "words" and manifest["format"] == 2:
+            continue
         name = files.get(role, {}).get("name", "")
         path = index_dir / name
         if not name or not path.is_file():
@@ -196,12 +205,17 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
         vectors = _read_vectors(index_dir / files["vectors"]["name"])
         with np.load(index_dir / files["sentences"]["name"], allow_pickle=False) as z:
             spans, svecs = z["spans"].astype(np.int64), z["vectors"].astype(np.float32)
+        words = wvecs = None
+        if "words" in files:
+            with np.load(index_dir / files["words"]["name"], allow_pickle=False) as z:
+                words, wvecs = z["words"], z["vectors"]
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexError_(f"the index in {index_dir} is unreadable ({type(exc).__name__})") from None
     if (len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim"))
             or len(spans) != len(svecs) or (len(spans) and (spans[:, 0].max() >= len(clauses) or spans[:, 0].min() < 0))):
         raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
-    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs)
+    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs,
+                     words, wvecs)
 
 
 def _doc_key(doc_sha: str) -> str:
@@ -303,9 +317,11 @@ def build_index(
         dim = old.dim if old is not None else embedder.dim
         vectors = np.zeros((0, dim), dtype=np.float32)
     spans, svecs, report.embedded_sentences = _sentence_vectors(clauses, vectors, old, embedder, say)
-    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs)
+    say("embedding words", 0.93)
+    words, wvecs = word_vectors(clauses, embedder, *((old.words, old.word_vectors) if old is not None else ()))
+    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors, spans, svecs, words, wvecs)
     report.total_clauses = len(clauses)
-    if report.changed or old is None or report.rebuilt_because:
+    if report.changed or old is None or report.rebuilt_because or (clauses and not len(old.words)):
         say("writing index", 0.95)
         try:
             _write_generation(index_dir, data, keys)
@@ -380,6 +396,7 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
         "clauses": f"clauses-{gen}.jsonl",
         "vectors": f"vectors-{gen}.faiss",
         "sentences": f"sentences-{gen}.npz",
+        "words": f"words-{gen}.npz",
     }
     try:
         _write_files(index_dir, data, keys, names)
@@ -408,6 +425,7 @@ def _write_files(index_dir: Path, data: IndexData, keys: dict[str, str], names: 
     _write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
     _write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data.vectors))
     _write_atomic(index_dir / names["sentences"], lambda p: _write_npz(p, spans=data.sentences, vectors=data.sentence_vectors))
+    _write_atomic(index_dir / names["words"], lambda p: _write_npz(p, words=data.words, vectors=data.word_vectors))
     counts = Counter(c.doc_id for c in data.clauses)
     manifest = {
         "format": FORMAT_VERSION,

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,7 +87,9 @@ _STAGES = (
 )
 _STREAM_SPECIAL = re.compile(r"([\^$\[\]{}/\\@<>*#])")
 _UNKNOWN_MARK = re.compile(r"(?<![\w])[*#@~](?=\w)")
-TIMEOUT_S = 3.0
+TIMEOUT_S = 3.0  # a question through the running pipeline takes a few ms
+START_TIMEOUT_S = 30.0  # starting it reads the dictionaries (~1-3 s on a busy machine)
+RETRY_S = 60.0
 
 
 class _Apertium:
@@ -96,7 +99,7 @@ class _Apertium:
         self.folder = folder
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
-        self.broken = False
+        self._retry_at = 0.0  # after a failure, questions are searched as written until then
 
     @staticmethod
     def available(folder: str = _APERTIUM_DIR) -> bool:
@@ -110,32 +113,35 @@ class _Apertium:
                                 stderr=subprocess.DEVNULL, start_new_session=True)
 
     def translate(self, text: str) -> str | None:
-        if self.broken:
-            return None
         payload = _STREAM_SPECIAL.sub(r"\\\1", " ".join(text.split())).encode("utf-8") + b"\0"
         with self._lock:
+            if time.monotonic() < self._retry_at:
+                return None
             try:
+                timeout = TIMEOUT_S
                 if self._proc is None or self._proc.poll() is not None:
                     self._proc = self._start()
+                    timeout = START_TIMEOUT_S  # loading the dictionaries
                 self._proc.stdin.write(payload)
                 self._proc.stdin.flush()
-                out = self._read_until_null(self._proc)
+                out = self._read_until_null(self._proc, timeout)
             except (OSError, TimeoutError, ValueError) as exc:
                 log.warning("nynorsk translation failed (%s); searching the question as written", exc)
                 self._kill()
-                self.broken = True
+                self._retry_at = time.monotonic() + RETRY_S
                 return None
         text = out.decode("utf-8", "replace").replace("\\", "")
         return " ".join(_UNKNOWN_MARK.sub("", text).split())
 
     @staticmethod
-    def _read_until_null(proc: subprocess.Popen) -> bytes:
+    def _read_until_null(proc: subprocess.Popen, timeout: float) -> bytes:
         import select
 
         buf = b""
         fd = proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
         while True:
-            ready, _, _ = select.select([fd], [], [], TIMEOUT_S)
+            ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0.0))
             if not ready:
                 raise TimeoutError("apertium did not answer")
             chunk = os.read(fd, 65536)

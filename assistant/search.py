@@ -300,6 +300,7 @@ class Searcher:
         self._sent_lo = np.searchsorted(spans[:, 0], np.arange(n), side="left") if n else np.zeros(0, np.int64)
         self._sent_hi = np.searchsorted(spans[:, 0], np.arange(n), side="right") if n else np.zeros(0, np.int64)
         self._cache: dict[tuple[str, int], frozenset[str]] = {}
+        self._word_vectors: np.ndarray | None = None  # float32 copy, made on the first English question
 
     # -- cached term sets ----------------------------------------------------------------
     def _terms(self, kind: str, key: int, text) -> frozenset[str]:
@@ -346,6 +347,18 @@ class Searcher:
             starts = np.concatenate([[0], np.cumsum((hi - lo)[has])[:-1]])
             out[has] = np.maximum.reduceat(cos, starts)
         return out
+
+    def english_words(self, text: str) -> list[str]:
+        """Names and numbers as written, other content words mapped to their nearest corpus word."""
+        from .bridge import MIN_LETTERS, nearest_words
+        from .features import names_and_numbers
+
+        names = names_and_numbers(self.analyzer, text)
+        content = [w for w in dict.fromkeys(self.analyzer.words(text))
+                   if w not in names and len(w) >= MIN_LETTERS and not any(ch.isdigit() for ch in w)]
+        if self._word_vectors is None:
+            self._word_vectors = np.asarray(self.data.word_vectors, dtype=np.float32)
+        return names + nearest_words(self.embedder, content, self.data.words, self._word_vectors)
 
     def embed_query(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)

@@ -18,9 +18,10 @@ agreements, and scores scaled by the best candidate behave differently there).
   the answerable training questions are answered (the product's bound on wrong refusals).
 
 Two variants of each: "nb" (the question's words drive the keyword side) and "en": the keyword
-side sees only the question's names and numbers, which is what an English question shares with
-Norwegian text; English questions use it. `--lexical-keep P` keeps each question word for the
-keyword side with probability P (a seeded simulation of questions in other words than the text).
+side sees the question's names and numbers and half of its other words, which is what an English
+question keeps once bridge.py has mapped its words to the corpus's; English questions use it.
+`--lexical-keep P` keeps each question word for the keyword side with probability P (a seeded
+simulation of questions in other words than the text).
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ from assistant.rank import (  # noqa: E402
 DEFAULT_TRAIN = ROOT.parent / "shared" / "eval" / "norquad-train"
 VARIANTS = ("nb", "en")
 L2 = 1e-2  # ridge on the standardised weights, the same for every model
+EN_WORD_KEPT = 0.5  # an English word finds its Norwegian twin when it is a cognate or loan: about half
+# An English question's cosines against Norwegian text sit lower than its Norwegian twin's (a
+# cross-lingual offset that NorQuAD cannot show): the English abstainer uses only features that do
+# not depend on the cosines' level (softmax shares, coverage, rare words missing).
+ABSTAIN_DROP = {"en": ("top_score", "cos", "scos")}
 SMALL_OTHERS = 2  # a small training corpus: the question's own article and two others
 KEEP_ANSWERABLE = 0.97  # the product's bound: at most 3 % of answerable questions declined
 
@@ -76,10 +82,13 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = L2) -> Linear:
-    """Listwise: maximise the softmax probability of the gold candidates of each question."""
+def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = L2, drop=()) -> Linear:
+    """Listwise: maximise the softmax probability of the gold candidates of each question.
+    Features named in `drop` keep weight 0."""
     from scipy.optimize import minimize
 
+    keep = np.array([n not in drop for n in names])
+    groups = [(np.where(keep, x, 0.0), g) for x, g in groups]
     allx = np.vstack([x for x, _ in groups])
     mean, scale = allx.mean(0), allx.std(0)
     scale = np.where(scale > 1e-9, scale, 1.0)
@@ -102,9 +111,11 @@ def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = 
     return Linear(tuple(names), mean, scale, res.x, 0.0)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, names) -> Linear:
+def fit_logistic(x: np.ndarray, y: np.ndarray, names, drop=()) -> Linear:
+    """Logistic regression, classes balanced; features named in `drop` keep weight 0."""
     from sklearn.linear_model import LogisticRegression
 
+    x = np.where(np.array([n not in drop for n in names]), x, 0.0)
     mean, scale = x.mean(0), x.std(0)
     scale = np.where(scale > 1e-9, scale, 1.0)
     model = LogisticRegression(C=1.0 / (2 * L2 * len(x)), class_weight="balanced", max_iter=2000)
@@ -131,21 +142,24 @@ def first_row(searcher, q: dict) -> int | None:
     return None
 
 
-def kept_words(analyzer, query: Query, keep: float, rng: random.Random) -> list[str]:
-    words = lexical_words(analyzer, query)
-    if keep >= 1.0:
-        return words
-    return [w for w in words if rng.random() < keep]
+def kept_words(words: list[str], keep: float, rng: random.Random) -> list[str]:
+    return words if keep >= 1.0 else [w for w in words if rng.random() < keep]
 
 
 def variant_terms(searcher, query: Query, variant: str, keep: float, rng):
+    """The keyword side of a training question. "en": what an English twin of the question keeps
+    after bridge.py maps its words to the corpus's: its names and numbers, and each other word
+    with probability EN_WORD_KEPT."""
     if variant == "en":
-        return query_terms(searcher, query, names_and_numbers(searcher.analyzer, query.text))
-    return query_terms(searcher, query, kept_words(searcher.analyzer, query, keep, rng))
+        names = names_and_numbers(searcher.analyzer, query.text)
+        others = [w for w in searcher.analyzer.words(query.text) if w not in names]
+        return query_terms(searcher, query, names + kept_words(others, EN_WORD_KEPT, rng))
+    return query_terms(searcher, query, kept_words(lexical_words(searcher, query), keep, rng))
 
 
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
-        lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print) -> dict:
+        lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
+        abstain_only=(), negatives=("far", "near")) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -166,7 +180,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
     train = Assistant(Config(corpus_dir=corpus, index_dir=Path(work) / "train-index", models_file="off"), embedder=embedder)
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
     try:
-        report = {"questions": len(questions), "lexical_keep": lexical_keep}
+        report = {"questions": len(questions), "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
+                  "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives)}
         log(f"indexing {corpus} and {seeds_dir}")
         train.index()
         seeds.index()
@@ -194,7 +209,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                 gold = first_row(ts, q)
                 if gold is not None and gold in set(rows.tolist()):
                     groups.append((x, rows == gold))
-            rankers[variant] = fit_softmax(groups, RANK_FEATURES)
+            rankers[variant] = fit_softmax(groups, RANK_FEATURES, drop=drop)
             report[f"{variant}_ranker_groups"] = len(groups)
             partial = Models({"nb": rankers[variant]}, {}, {})
             # 2. sentence model, on the fitted ranker's top clauses
@@ -227,11 +242,16 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                     far = rank(ss, query, qv, sqt, partial)
                     cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
                 for searcher, rk, ch, terms, label, kind in cases:
+                    if label == 0 and kind not in negatives:
+                        continue
                     xs.append(abstain_features(searcher, query, terms, rk, ch))
                     ys.append(label)
                     kinds.append(kind)
             x, y = np.vstack(xs), np.array(ys)
-            model = fit_logistic(x, y, ABSTAIN_FEATURES)
+            drop_abs = set(ABSTAIN_DROP.get(variant, ()))
+            if abstain_only:
+                drop_abs |= {f for f in ABSTAIN_FEATURES if f not in abstain_only}
+            model = fit_logistic(x, y, ABSTAIN_FEATURES, drop=tuple(sorted(drop_abs)))
             # operating point: answer KEEP_ANSWERABLE of the answerable training questions (the bias
             # moves so that this point is probability 0.5)
             z = model.score(x)
@@ -239,7 +259,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             abstainers[variant] = replace(model, bias=model.bias - cut)
             report[f"{variant}_abstain_shift"] = round(cut, 4)
             p = 1 / (1 + np.exp(-abstainers[variant].score(x)))
-            for kind in ("answerable", "far", "near"):
+            for kind in ("answerable", *negatives):
                 sel = np.array([k == kind for k in kinds])
                 report[f"{variant}_train_answered_{kind}"] = round(float((p[sel] >= 0.5).mean()), 4)
             log(f"variant {variant} fitted ({time.perf_counter() - t0:.0f} s): "
@@ -248,7 +268,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         report["seconds"] = round(time.perf_counter() - t0, 1)
         doc = {
             "made_by": "python fitting/fit_models.py" + (f" --limit {limit}" if limit else "")
-                       + (f" --lexical-keep {lexical_keep}" if lexical_keep < 1 else ""),
+                       + (f" --lexical-keep {lexical_keep}" if lexical_keep < 1 else "")
+                       + (f" --drop {','.join(drop)}" if drop else "")
+                       + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
+                       + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
             "embedding_model": embedder.name,
@@ -276,8 +299,13 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, help="fit on the first N questions only (a quick check)")
     ap.add_argument("--lexical-keep", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--drop", default="", help="comma-separated ranker features fixed at weight 0")
+    ap.add_argument("--abstain-features", default="", help="comma-separated: the only abstention features used")
+    ap.add_argument("--negatives", default="far,near", help="out-of-scope examples: far (the seeds), near (answer removed)")
     a = ap.parse_args(argv)
-    fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed)
+    fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
+        drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
+        negatives=tuple(d for d in a.negatives.split(",") if d))
     return 0
 
 

@@ -33,15 +33,17 @@ class FakeEmbedder:
         return self._dim
 
     def _vec(self, text: str) -> np.ndarray:
-        v = np.zeros(self._dim, dtype=np.float32)
+        """A shared direction plus the hashed words: cosines fall in [0.5, 1] as a real model's do
+        (0.75 + 0.25 x the bag-of-words cosine), so the fitted ranker reads them at their usual scale."""
+        v = np.zeros(self._dim - 1, dtype=np.float32)
         for word in re.findall(r"\w+", text.lower()):
             h = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
-            v[h % self._dim] += 1.0 if (h >> 31) & 1 else -1.0
+            v[h % (self._dim - 1)] += 1.0 if (h >> 31) & 1 else -1.0
         n = np.linalg.norm(v)
         if n == 0:
             v[0] = 1.0
             n = 1.0
-        return v / n
+        return np.concatenate([[np.sqrt(0.75)], np.sqrt(0.25) * v / n]).astype(np.float32)
 
     def embed_queries(self, texts):
         self.calls += 1

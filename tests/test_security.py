@@ -28,7 +28,7 @@ UNSAFE = [
     (r"\bcPickle\b|\bdill\b|\bjoblib\b|\bshelve\b|\bmarshal\.loads?\b", "pickle-like modules"),
     (r"torch\.load\s*\(", "torch.load"),
     (r"allow_pickle\s*=\s*True", "np.load(allow_pickle=True)"),
-    (r"\bnp\.load\s*\(|\bnumpy\.load\s*\(", "np.load"),
+    (r"\b(np|numpy)\.load\s*\((?![^)]*allow_pickle\s*=\s*False)", "np.load without allow_pickle=False"),
     (r"yaml\.load\s*\((?![^)]*SafeLoader)", "yaml.load without SafeLoader"),
     (r"(?<![\w.])eval\s*\(|(?<![\w.])exec\s*\(", "eval/exec"),
     (r"trust_remote_code\s*=\s*True", "trust_remote_code"),
