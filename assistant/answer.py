@@ -27,6 +27,15 @@ TEXTS = {
         "chars": "tegn",
         "of": "av",
     },
+    "nn": {
+        "no_answer": "Avtalane seier ikkje noko om dette.",
+        "related": "Desse avsnitta liknar mest, men svarer ikkje direkte:",
+        "answer": "Dette står i avtalane:",
+        "sources": "Kjelder",
+        "clause": "avsnitt",
+        "chars": "teikn",
+        "of": "av",
+    },
     "en": {
         "no_answer": "The agreements do not say anything about this.",
         "related": "These clauses are the closest, but do not answer it directly:",
@@ -142,7 +151,7 @@ def result_row(hit: Hit, doc: Document, clauses_only: bool = False) -> dict:
 def format_answer_text(answer: Answer) -> str:
     """Plain text with citations: for the terminal, for copying and for export."""
     t = answer.texts
-    lines = [f"Spørsmål: {answer.question}" if answer.language == "nb" else f"Question: {answer.question}", ""]
+    lines = [f"Question: {answer.question}" if answer.language == "en" else f"Spørsmål: {answer.question}", ""]
     if answer.answered:
         lines.append(t["answer"])
         lines.extend(f"  «{s}»" for s in answer.lead)

@@ -185,7 +185,7 @@ class Assistant:
             return self._facts[1]
         stored_key, stored = load_facts(self.config.index_dir)
         previous = {**stored, **(self._facts[1] if self._facts else {})}
-        facts = compute_facts(searcher.data, self.embedder, self._params(), self.config.abstain_threshold, previous)
+        facts = compute_facts(searcher, self.config.abstain_threshold, previous)
         if key and (stored_key != key or facts != stored):
             try:
                 save_facts(self.config.index_dir, key, facts)

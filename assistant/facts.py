@@ -2,7 +2,8 @@
 
 Rows: parties, signed (date and place), signatories, period of validity, termination,
 purpose, main commitments. Each row is found with the assistant's own retrieval restricted
-to the one document (a Searcher over that document's clauses only) and a probe question,
+to the one document (`restrict_doc`, as for a follow-up) and a probe question, quoting the
+answer sentence the assistant chooses,
 and is kept only when the search says the document answers it (`answerable` at or above
 `config.abstain_threshold`, the rule that decides «Avtalene sier ikke noe om dette» for a
 user's question). Signature blocks (clauses of kind "signature") give the signatories and
@@ -108,44 +109,49 @@ def _sentences(text: str) -> list[str]:
     return [" ".join(s.split()) for s in out if s.strip()]
 
 
-def _answering_sentence(clause: Clause, wanted: set[str], analyzer: Analyzer) -> str:
-    """The sentence of `clause` sharing the most of the probe's own words; "" if none has any.
+def _answering_sentence(clause: Clause, wanted: set[str], analyzer: Analyzer, lead: str) -> str:
+    """`lead` (the sentence the assistant chose) when it shares one of the probe's own words, else the
+    sentence of `clause` sharing the most of them; "" if none has any.
 
     The probe's words that are also in the document's title («avtale», the parties' names)
     do not count: every clause of the document shares them.
     """
+    def overlap(sentence: str) -> int:
+        have = set(analyzer.terms(sentence))
+        return sum(1 for t in wanted if t in have or (len(t) >= 5 and any(h.startswith(t) for h in have)))
+
+    if lead and overlap(lead):
+        return " ".join(lead.split())
     best, best_overlap = "", 0
     for sentence in _sentences(clause.text):
-        have = set(analyzer.terms(sentence))
-        overlap = sum(1 for t in wanted if t in have or (len(t) >= 5 and any(h.startswith(t) for h in have)))
-        if overlap > best_overlap:
-            best, best_overlap = sentence, overlap
+        n = overlap(sentence)
+        if n > best_overlap:
+            best, best_overlap = sentence, n
     return best
 
 
-def _document_rows(data: IndexData, doc_id: str, rows_of_doc: np.ndarray, embedder, params,
+def _document_rows(searcher: Searcher, doc_id: str, rows_of_doc: np.ndarray,
                    probe_vectors: dict[str, np.ndarray], threshold: float) -> list[dict]:
+    data = searcher.data
     clauses = [data.clauses[int(r)] for r in rows_of_doc]
     found = _structure_rows(clauses)
     if clauses:
         doc = data.documents[doc_id]
-        sub = IndexData(data.model, data.dim, {doc_id: doc}, clauses, np.ascontiguousarray(data.vectors[rows_of_doc]))
-        searcher = Searcher(sub, embedder, params)
         title_terms = set(searcher.analyzer.terms(doc.title))
         for key, (_, probes) in PROBES.items():
             if key in found:
                 continue
             best = None  # (answerable, clause, sentence)
             for probe in probes:
-                result = searcher.search(probe, top_k=3, qvec=probe_vectors[probe], context=False)
-                if result.answerable < threshold or (best is not None and result.answerable <= best[0]):
+                result = searcher.search(probe, top_k=3, qvec=probe_vectors[probe], restrict_doc=doc_id, context=False)
+                if (result.answerable < threshold or result.lead_clause is None
+                        or (best is not None and result.answerable <= best[0])):
                     continue  # the document does not answer it (the rule that abstains for a user's question)
+                # the answer sentence the assistant would quote, if it says something the probe asks about
                 wanted = set(searcher.analyzer.terms(probe)) - title_terms
-                for hit in result.hits:  # the best-ranked clause with a sentence that says it
-                    sentence = _answering_sentence(hit.clause, wanted, searcher.analyzer)
-                    if sentence:
-                        best = (result.answerable, hit.clause, sentence)
-                        break
+                sentence = _answering_sentence(result.lead_clause, wanted, searcher.analyzer, result.lead[-1])
+                if sentence:
+                    best = (result.answerable, result.lead_clause, sentence)
             if best is not None:
                 found[key] = [{**_quote(best[1], best[2]), "answerable": round(best[0], 4)}]
     return [{"row": key, "label": LABELS[key], "quotes": found[key]} for key in ROWS if key in found]
@@ -155,8 +161,10 @@ def _doc_key(data: IndexData, doc_id: str, threshold: float) -> str:
     return f"{data.documents[doc_id].sha256}:{data.model}:{threshold}:{_VERSION}"
 
 
-def compute_facts(data: IndexData, embedder, params, threshold: float, previous: dict | None = None) -> dict:
-    """The facts of every document of `data`: {doc_id: {"key", "rows"}}; reuses `previous` rows that still fit."""
+def compute_facts(searcher: Searcher, threshold: float, previous: dict | None = None) -> dict:
+    """The facts of every document searched by `searcher`: {doc_id: {"key", "rows"}}; reuses `previous`
+    rows that still fit."""
+    data = searcher.data
     previous = previous or {}
     out, todo = {}, []
     for doc_id in data.documents:
@@ -168,13 +176,13 @@ def compute_facts(data: IndexData, embedder, params, threshold: float, previous:
             todo.append(doc_id)
     if todo:
         probes = [p for _, ps in PROBES.values() for p in ps]
-        vectors = np.asarray(embedder.embed_queries(probes), dtype=np.float32)
+        vectors = np.asarray(searcher.embedder.embed_queries(probes), dtype=np.float32)
         probe_vectors = dict(zip(probes, vectors))
         doc_of = np.array([c.doc_id for c in data.clauses], dtype=object)
         for doc_id in todo:
             rows_of_doc = np.flatnonzero(doc_of == doc_id)
             out[doc_id] = {"key": _doc_key(data, doc_id, threshold),
-                           "rows": _document_rows(data, doc_id, rows_of_doc, embedder, params, probe_vectors, threshold)}
+                           "rows": _document_rows(searcher, doc_id, rows_of_doc, probe_vectors, threshold)}
     return out
 
 
