@@ -131,6 +131,8 @@ def lexical_words(searcher, query: Query) -> list[str]:
     question its names and numbers, and each other word's nearest corpus word (bridge.py)."""
     if query.language == "en":
         return searcher.english_words(query.text)
+    if query.search_text != query.text:  # nynorsk: the bokmål translation's words and the question's own
+        return list(dict.fromkeys(searcher.analyzer.words(query.search_text) + searcher.analyzer.words(query.text)))
     return searcher.analyzer.words(query.search_text)
 
 

@@ -159,7 +159,7 @@ def variant_terms(searcher, query: Query, variant: str, keep: float, rng):
 
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
-        abstain_only=(), negatives=("far", "near")) -> dict:
+        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -181,7 +181,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
     try:
         report = {"questions": len(questions), "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
-                  "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives)}
+                  "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives),
+                  "abstain_lexical_keep": abstain_keep}
         log(f"indexing {corpus} and {seeds_dir}")
         train.index()
         seeds.index()
@@ -233,12 +234,15 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
             xs, ys, kinds = [], [], []
             for (q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
+                if abstain_keep < 1.0:  # the question in other words: some of its words do not match
+                    qt = variant_terms(ts, query, variant, abstain_keep, rng)
+                    ranked = rank(ts, query, qv, qt, partial, within=within)
                 chosen = choose_sentence(ts, query, qv, qt, ranked, partial)
                 cases = [(ts, ranked, chosen, qt, 1, "answerable")]
                 near = rank(ts, query, qv, qt, partial, exclude=frozenset(gold_rows(ts, q)), within=within)
                 cases.append((ts, near, choose_sentence(ts, query, qv, qt, near, partial), qt, 0, "near"))
                 if within is None:
-                    sqt = variant_terms(ss, query, variant, 1.0, rng)
+                    sqt = variant_terms(ss, query, variant, abstain_keep, rng)
                     far = rank(ss, query, qv, sqt, partial)
                     cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
                 for searcher, rk, ch, terms, label, kind in cases:
@@ -271,7 +275,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                        + (f" --lexical-keep {lexical_keep}" if lexical_keep < 1 else "")
                        + (f" --drop {','.join(drop)}" if drop else "")
                        + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
-                       + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else ""),
+                       + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else "")
+                       + (f" --abstain-keep {abstain_keep}" if abstain_keep < 1 else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
             "embedding_model": embedder.name,
@@ -302,10 +307,12 @@ def main(argv=None) -> int:
     ap.add_argument("--drop", default="", help="comma-separated ranker features fixed at weight 0")
     ap.add_argument("--abstain-features", default="", help="comma-separated: the only abstention features used")
     ap.add_argument("--negatives", default="far,near", help="out-of-scope examples: far (the seeds), near (answer removed)")
+    ap.add_argument("--abstain-keep", type=float, default=1.0,
+                    help="keep each question word with this probability when fitting the abstention model")
     a = ap.parse_args(argv)
     fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
-        negatives=tuple(d for d in a.negatives.split(",") if d))
+        negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep)
     return 0
 
 
