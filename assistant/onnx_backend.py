@@ -5,6 +5,14 @@ The converted sentence-transformers folder (see e5convert.py) is exported once t
 checked against the torch model (cosine >= 0.9999) before it is marked usable. Questions
 then take ~15 ms instead of ~35 ms on this 2-core machine, and a start with an up-to-date
 index never loads torch.
+
+`ensure_int8` derives `<folder>/onnx/model-int8.onnx` from that export once, with ONNX
+Runtime's dynamic quantisation: int8 weights per output channel for the MatMuls and for the
+250,037 x 384 word-embedding table (a Gather, most of the file), activations quantised at run
+time. The FFN input projections (`intermediate.dense`) stay fp32: quantising them too cost
+the most agreement (min cosine 0.990 against 0.993 on 201 Norwegian and English samples).
+The file is 140 MB instead of 470 MB, and is checked against the fp32 export (cosine >= 0.99)
+before it is used. Building it needs onnx and ONNX Runtime only, not torch.
 """
 
 from __future__ import annotations
@@ -20,9 +28,21 @@ import numpy as np
 from .e5convert import publish_folder
 from .errors import ModelError
 
-__all__ = ["OnnxEncoder", "ensure_onnx", "onnx_available"]
+__all__ = ["INT8_MIN_COSINE", "OnnxEncoder", "ensure_int8", "ensure_onnx", "onnx_available"]
 
 _DONE = "EXPORTED"
+INT8_FILE = "model-int8.onnx"
+_INT8_DONE = "model-int8.json"  # written last, with the measured agreement
+INT8_MIN_COSINE = 0.99
+_KEEP_FP32 = "/intermediate/dense/"  # MatMuls left in fp32 (see the module docstring)
+_PROBE = [
+    ("query: ", "Hvor lenge gjelder avtalen mellom regjeringen og KS?"),
+    ("query: ", "Kva seier avtalen om frivillig omsorg?"),
+    ("query: ", "What does the agreement say about welfare technology?"),
+    ("passage: ", "Avtalen gjelder frem til 31. desember 2015, eller til én av partene velger å si den opp."),
+    ("passage: ", "Partene vil bidra til å øke andelen heltidsstillinger i sektoren."),
+    ("passage: ", "The parties will contribute to the use of welfare technology in the municipalities."),
+]
 
 
 def onnx_available() -> bool:
@@ -80,6 +100,37 @@ def ensure_onnx(st_folder: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out / "model.onnx"
+
+
+def ensure_int8(fp32_path: Path, st_folder: Path) -> Path:
+    """Quantise the fp32 export next to itself once; returns the int8 .onnx path."""
+    fp32_path = Path(fp32_path)
+    out, marker = fp32_path.with_name(INT8_FILE), fp32_path.with_name(_INT8_DONE)
+    if marker.is_file() and out.is_file():
+        return out
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32_path), load_external_data=False).graph
+    keep = [n.name for n in graph.node if n.op_type == "MatMul" and _KEEP_FP32 in n.name]
+    del graph
+    fd, tmp = tempfile.mkstemp(prefix=".model-int8-", suffix=".onnx", dir=fp32_path.parent)
+    os.close(fd)
+    try:
+        quantize_dynamic(str(fp32_path), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"],
+                         per_channel=True, nodes_to_exclude=keep)
+        reference, quantised = OnnxEncoder(fp32_path, st_folder), OnnxEncoder(Path(tmp), st_folder)
+        agreement = min(float(np.dot(reference.encode([t], p)[0], quantised.encode([t], p)[0])) for p, t in _PROBE)
+        if agreement < INT8_MIN_COSINE:
+            raise ModelError(f"the int8 model disagrees with the fp32 export (cosine {agreement:.4f} < {INT8_MIN_COSINE})")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+        note = marker.with_name(marker.name + ".tmp")
+        note.write_text(json.dumps({"cosine_vs_fp32": round(agreement, 5), "fp32_kept": keep}), encoding="utf-8")
+        os.replace(note, marker)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return out
 
 
 class OnnxEncoder:
