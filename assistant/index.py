@@ -49,6 +49,7 @@ class IndexData:
     documents: dict[str, Document]
     clauses: list[Clause]
     vectors: np.ndarray  # (n_clauses, dim) float32, L2-normalised
+    index_dir: Path | None = None  # the folder it lives in (derived search state is kept there too)
 
 
 @dataclass
@@ -183,7 +184,7 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
         raise IndexError_(f"the index in {index_dir} is unreadable ({type(exc).__name__})") from None
     if len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim")):
         raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
-    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors)
+    return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors, index_dir)
 
 
 def _doc_key(doc_sha: str) -> str:
@@ -284,7 +285,7 @@ def build_index(
     else:
         dim = old.dim if old is not None else embedder.dim
         vectors = np.zeros((0, dim), dtype=np.float32)
-    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors)
+    data = IndexData(embedder.name, dim, {d.doc_id: d for d in docs}, clauses, vectors, index_dir)
     report.total_clauses = len(clauses)
     if report.changed or old is None or report.rebuilt_because:
         say("writing index", 0.95)
