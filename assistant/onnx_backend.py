@@ -18,6 +18,7 @@ before it is used. Building it needs onnx and ONNX Runtime only, not torch.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -27,8 +28,11 @@ import numpy as np
 
 from .e5convert import publish_folder
 from .errors import ModelError
+from .spm_tokenizer import SpmTokenizer, ensure_spm
 
 __all__ = ["INT8_MIN_COSINE", "OnnxEncoder", "ensure_int8", "ensure_onnx", "onnx_available"]
+
+log = logging.getLogger(__name__)
 
 _DONE = "EXPORTED"
 INT8_FILE = "model-int8.onnx"
@@ -134,23 +138,28 @@ def ensure_int8(fp32_path: Path, st_folder: Path) -> Path:
 
 
 class OnnxEncoder:
-    """Tokenize with the folder's tokenizer.json, run the exported graph, return unit vectors."""
+    """Tokenize as the folder's tokenizer.json does, run the exported graph, return unit vectors."""
 
     def __init__(self, onnx_path: Path, st_folder: Path, threads: int | None = None, batch_size: int = 16):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         st_folder = Path(st_folder)
         try:
             max_len = int(json.loads((st_folder / "sentence_bert_config.json").read_text())["max_seq_length"])
         except (OSError, ValueError, KeyError):
             max_len = 512
-        self.tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_len)
-        self.tokenizer.no_padding()
-        self.pad_id = self.tokenizer.token_to_id("<pad>")
-        if self.pad_id is None:
-            self.pad_id = 0
+        self.pad_id = 1  # <pad> of the XLM-R vocabulary
+        try:  # the same ids in a fifth of the memory (spm_tokenizer.py)
+            self.tokenize = SpmTokenizer(ensure_spm(st_folder, max_len), max_len).encode_batch
+        except (ModelError, OSError, ValueError, RuntimeError) as exc:
+            from tokenizers import Tokenizer
+
+            log.warning("using tokenizer.json (%s)", exc)
+            tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
+            tokenizer.enable_truncation(max_length=max_len)
+            tokenizer.no_padding()
+            self.pad_id = tokenizer.token_to_id("<pad>") or 0
+            self.tokenize = lambda texts: [e.ids for e in tokenizer.encode_batch(texts)]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -163,17 +172,17 @@ class OnnxEncoder:
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # little padding
+        encodings = self.tokenize([prompt + t for t in texts])
+        order = np.argsort([len(e) for e in encodings], kind="stable")  # little padding
         parts = {}
         for i in range(0, len(order), self.batch_size):
             rows = order[i : i + self.batch_size]
-            width = max(len(encodings[r].ids) for r in rows)
+            width = max(len(encodings[r]) for r in rows)
             ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, r in enumerate(rows):
-                n = len(encodings[r].ids)
-                ids[j, :n] = encodings[r].ids
+                n = len(encodings[r])
+                ids[j, :n] = encodings[r]
                 mask[j, :n] = 1
             vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             for j, r in enumerate(rows):
