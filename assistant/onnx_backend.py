@@ -6,12 +6,15 @@ checked against the torch model (cosine >= 0.9999) before it is marked usable. Q
 then take ~15 ms instead of ~35 ms on this 2-core machine, and a start with an up-to-date
 index never loads torch.
 
-`ensure_int8` derives `<folder>/onnx/model-int8.onnx` from that export once, with ONNX
-Runtime's dynamic quantisation: int8 weights per output channel for the MatMuls and for the
-250,037 x 384 word-embedding table (a Gather, most of the file), activations quantised at run
-time. The FFN input projections (`intermediate.dense`) stay fp32: quantising them too cost
-the most agreement (min cosine 0.990 against 0.993 on 201 Norwegian and English samples).
-The file is 140 MB instead of 470 MB, and is checked against the fp32 export (cosine >= 0.99)
+`ensure_int8` derives an int8 model from that export once (`<folder>/onnx/model-int8.onnx`,
+~64 MB instead of 470 MB) with ONNX Runtime's dynamic quantisation (`quantize_dynamic`): int8
+weights per output channel for the attention MatMuls (query, key, value, output), activations
+quantised at run time. The two FFN MatMuls of each layer stay fp32: quantising them too lost
+0.014 hit@1 on norquad-dev and 0.034 on seed-dev, quantising the FFN output projections
+alone lost one seed-dev question (docs/benchmarks.md). The 250,037 x 384 word-embedding table
+(most of the model) leaves the graph: it is stored as fp16 in `word-embeddings-fp16.npy`,
+memory-mapped, and the rows of a batch's tokens are fed as `inputs_embeds`, so only touched
+rows become resident. The int8 model is checked against the fp32 export (cosine >= 0.99)
 before it is used. Building it needs onnx and ONNX Runtime only, not torch.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,8 +41,10 @@ log = logging.getLogger(__name__)
 _DONE = "EXPORTED"
 INT8_FILE = "model-int8.onnx"
 _INT8_DONE = "model-int8.json"  # written last, with the measured agreement
+TABLE_FILE = "word-embeddings-fp16.npy"
+EMBEDS_INPUT = "inputs_embeds"
 INT8_MIN_COSINE = 0.99
-_KEEP_FP32 = "/intermediate/dense/"  # MatMuls left in fp32 (see the module docstring)
+KEEP_FP32 = r"/intermediate/dense/|layer\.\d+/output/dense/"  # the FFN MatMuls stay fp32 (module docstring)
 _PROBE = [
     ("query: ", "Hvor lenge gjelder avtalen mellom regjeringen og KS?"),
     ("query: ", "Kva seier avtalen om frivillig omsorg?"),
@@ -110,37 +116,79 @@ def ensure_int8(fp32_path: Path, st_folder: Path) -> Path:
     """Quantise the fp32 export next to itself once; returns the int8 .onnx path."""
     fp32_path = Path(fp32_path)
     out, marker = fp32_path.with_name(INT8_FILE), fp32_path.with_name(_INT8_DONE)
-    if marker.is_file() and out.is_file():
+    table = fp32_path.with_name(TABLE_FILE)
+    if marker.is_file() and out.is_file() and table.is_file():
         return out
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    graph = onnx.load(str(fp32_path), load_external_data=False).graph
-    keep = [n.name for n in graph.node if n.op_type == "MatMul" and _KEEP_FP32 in n.name]
-    del graph
-    fd, tmp = tempfile.mkstemp(prefix=".model-int8-", suffix=".onnx", dir=fp32_path.parent)
-    os.close(fd)
+    tmp_model, tmp_table = _temp(fp32_path.parent, ".onnx"), _temp(fp32_path.parent, ".npy")
     try:
-        quantize_dynamic(str(fp32_path), tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"],
-                         per_channel=True, nodes_to_exclude=keep)
-        reference, quantised = OnnxEncoder(fp32_path, st_folder), OnnxEncoder(Path(tmp), st_folder)
+        keep = quantise(fp32_path, tmp_model, tmp_table)
+        reference = OnnxEncoder(fp32_path, st_folder)
+        quantised = OnnxEncoder(tmp_model, st_folder, table=tmp_table)
         agreement = min(float(np.dot(reference.encode([t], p)[0], quantised.encode([t], p)[0])) for p, t in _PROBE)
         if agreement < INT8_MIN_COSINE:
             raise ModelError(f"the int8 model disagrees with the fp32 export (cosine {agreement:.4f} < {INT8_MIN_COSINE})")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        for tmp in (tmp_model, tmp_table):
+            os.chmod(tmp, 0o644)
+        os.replace(tmp_table, table)
+        os.replace(tmp_model, out)
         note = marker.with_name(marker.name + ".tmp")
         note.write_text(json.dumps({"cosine_vs_fp32": round(agreement, 5), "fp32_kept": keep}), encoding="utf-8")
         os.replace(note, marker)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp_model.unlink(missing_ok=True)
+        tmp_table.unlink(missing_ok=True)
     return out
+
+
+def _temp(folder: Path, suffix: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=".model-int8-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(tmp)
+
+
+def quantise(fp32_path: Path, out: Path, table_out: Path, keep_fp32: str = KEEP_FP32) -> list[str]:
+    """Write the int8 graph to `out` and the word-embedding table (fp16 .npy) to `table_out`.
+
+    The table leaves the graph: its Gather becomes a graph input `inputs_embeds` that the
+    encoder fills from a memory map of the .npy file. Returns the MatMuls kept in fp32.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(fp32_path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    gather = next(n for n in graph.node if n.op_type == "Gather" and n.input[0] in inits
+                  and numpy_helper.to_array(inits[n.input[0]]).shape[0] > 100_000)  # the vocabulary table
+    weights = numpy_helper.to_array(inits[gather.input[0]])
+    np.save(table_out, weights.astype(np.float16))
+    old = gather.output[0]
+    graph.node.remove(gather)
+    graph.initializer.remove(inits[gather.input[0]])
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = EMBEDS_INPUT
+    graph.input.append(helper.make_tensor_value_info(EMBEDS_INPUT, TensorProto.FLOAT, ["batch", "tokens", weights.shape[1]]))
+    del weights, inits
+    keep = [n.name for n in graph.node if n.op_type == "MatMul" and keep_fp32 and re.search(keep_fp32, n.name)]
+    stripped = out.with_name(out.name + ".fp32")
+    try:
+        onnx.save(model, str(stripped))
+        del model, graph
+        quantize_dynamic(str(stripped), str(out), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                         per_channel=True, nodes_to_exclude=keep)
+    finally:
+        stripped.unlink(missing_ok=True)
+    return keep
 
 
 class OnnxEncoder:
     """Tokenize as the folder's tokenizer.json does, run the exported graph, return unit vectors."""
 
-    def __init__(self, onnx_path: Path, st_folder: Path, threads: int | None = None, batch_size: int = 16):
+    def __init__(self, onnx_path: Path, st_folder: Path, threads: int | None = None, batch_size: int = 16,
+                 table: Path | None = None):
         import onnxruntime as ort
 
         st_folder = Path(st_folder)
@@ -168,6 +216,9 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
+        self.table = None  # the word-embedding table, when it is kept out of the graph: only touched rows are read
+        if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):
+            self.table = np.load(table or Path(onnx_path).with_name(TABLE_FILE), mmap_mode="r")
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
@@ -184,7 +235,10 @@ class OnnxEncoder:
                 n = len(encodings[r])
                 ids[j, :n] = encodings[r]
                 mask[j, :n] = 1
-            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if self.table is not None:
+                feed[EMBEDS_INPUT] = self.table[ids].astype(np.float32)
+            vectors = self.session.run(None, feed)[0]
             for j, r in enumerate(rows):
                 parts[int(r)] = vectors[j]
         out = np.stack([parts[i] for i in range(len(texts))]).astype(np.float32)
