@@ -107,6 +107,9 @@ class Assistant:
             return searcher
         with self._lock:
             if self._searcher is None:
+                prepare = getattr(self.embedder, "prepare", None)
+                if prepare is not None:
+                    prepare()  # the model loads while the index is read and the searcher built
                 try:
                     data = load_index(self.config.index_dir, model=self.embedder.name)
                     self._searcher = Searcher(data, self.embedder, self._params())

@@ -218,7 +218,7 @@ class OnnxEncoder:
         self.batch_size = batch_size
         self.table = None  # the word-embedding table, when it is kept out of the graph: only touched rows are read
         if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):
-            self.table = np.load(table or Path(onnx_path).with_name(TABLE_FILE), mmap_mode="r")
+            self.table = np.lib.format.open_memmap(table or Path(onnx_path).with_name(TABLE_FILE), mode="r")  # no pickle
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
