@@ -5,9 +5,11 @@
       documents/    the same for the whole-document index
       state.json    key, sizes and a SHA-256 per file (written last)
 
-`<key>` hashes everything the state is computed from: the texts (each clause's indexed
-text, each document's title and text), the analyzer (the source of `Analyzer` and `_Lexical`,
-the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
+`<key>` hashes everything the state is computed from: the texts, named by the SHA-256 of the
+index's clause and document files (which the manifest verified when they were read; an index
+without them hashes the texts themselves: each clause's indexed text, each document's title
+and text), the code that makes the indexed text (SPLITTER_VERSION), and the analyzer (the
+source of `Analyzer` and `_Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
 state is never read; it is rebuilt, saved, and older `lexical-*` folders are removed. The
 folder is written under a temporary name and renamed into place; a damaged or unreadable
 state is rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
@@ -23,9 +25,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["STATE_PREFIX", "load_or_build", "state_key"]
+__all__ = ["IndexedTexts", "STATE_PREFIX", "load_or_build", "state_key"]
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,36 @@ def _code_key(analyzer) -> bytes:
     return h.digest()
 
 
-def state_key(analyzer, texts: dict[str, list[str]]) -> str:
-    """A name for the state of these texts under this analyzer."""
+class IndexedTexts(Sequence):
+    """Each clause's indexed text (`Clause.indexed_text`), made when read: a start that reads
+    the saved state needs only the few of the top results."""
+
+    def __init__(self, clauses, titles: dict[str, str]):
+        self.clauses, self.titles = clauses, titles
+
+    def __len__(self) -> int:
+        return len(self.clauses)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        c = self.clauses[i]
+        return c.indexed_text(self.titles.get(c.doc_id, ""))
+
+
+def state_key(analyzer, texts: dict[str, Sequence[str]], checksums: dict[str, str] | None = None) -> str:
+    """A name for the state of these texts under this analyzer.
+
+    With `checksums` (the SHA-256 of the index's clause and document files, from which the
+    texts are made) the texts are named by them instead of being read and hashed.
+    """
+    from .index import SPLITTER_VERSION
+
     h = hashlib.blake2b(_code_key(analyzer), digest_size=16)
+    h.update(SPLITTER_VERSION.encode())
+    if checksums and checksums.get("clauses") and checksums.get("documents"):
+        h.update(f"files:{checksums['clauses']}:{checksums['documents']}".encode())
+        return h.hexdigest()
     for part in _PARTS:
         h.update(f"\x00{part}:{len(texts[part])}\x00".encode())
         for t in texts[part]:
@@ -118,14 +148,16 @@ def _load(folder: Path, key: str, analyzer) -> dict:
     return out
 
 
-def load_or_build(index_dir: Path | None, analyzer, texts: dict[str, list[str]]) -> dict:
-    """{"clauses": _Lexical, "documents": _Lexical} for `texts`, read from `index_dir` when saved there."""
+def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
+    """{"clauses": _Lexical, "documents": _Lexical} for `texts` (made from the IndexData `data`),
+    read from its index folder when saved there."""
     from .search import _Lexical
 
+    index_dir = getattr(data, "index_dir", None)
     if index_dir is None or not Path(index_dir).is_dir():
-        return {part: _Lexical(analyzer, texts[part]) for part in _PARTS}
+        return {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
     index_dir = Path(index_dir)
-    key = state_key(analyzer, texts)
+    key = state_key(analyzer, texts, getattr(data, "checksums", None))
     folder = index_dir / f"{STATE_PREFIX}{key}"
     if folder.is_dir():
         try:
@@ -133,7 +165,7 @@ def load_or_build(index_dir: Path | None, analyzer, texts: dict[str, list[str]])
         except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: build it again
             log.warning("the keyword index in %s is unusable (%s); rebuilding it", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)
-    lexicals = {part: _Lexical(analyzer, texts[part]) for part in _PARTS}
+    lexicals = {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
     try:
         _save(index_dir, key, lexicals)
     except OSError as exc:

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import suite as bench
 from assistant.index import build_index, load_index
 from assistant.loaders import list_documents, load_document
+from benchmarks import suite as bench
 
 
 def test_langchain_chunks_rebuild_from_offsets_and_cover_the_text(corpus_dir):
