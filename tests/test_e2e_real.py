@@ -139,3 +139,26 @@ def test_cli_index_ask_and_retrieve(tmp_path, real_assistant):
     assert "varsel" in rows[0]["results"][0]["text"]
     first = rows[0]["results"][0]
     assert set(first) >= {"doc", "text", "start", "end"} and first["doc"].endswith(".txt")
+
+
+def test_serving_loads_neither_torch_nor_the_safetensors(real_assistant):
+    """A start over an up-to-date index (what `assistant ask` and `assistant serve` do) runs on
+    ONNX Runtime only: no torch, no transformers, no model.safetensors and no full export mapped."""
+    env = {**os.environ, "ASSISTANT_CORPUS": str(real_assistant.config.corpus_dir),
+           "ASSISTANT_INDEX": str(real_assistant.config.index_dir), "HF_HUB_OFFLINE": "1"}
+    script = (
+        "import json, sys\n"
+        "from assistant import Assistant\n"
+        "a = Assistant()\n"
+        "a.ask('Hvor lenge gjelder kvalitetsavtalen?')\n"
+        "maps = {line.split()[-1] for line in open('/proc/self/maps') if '/' in line}\n"
+        "print(json.dumps({'modules': sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'transformers', 'sentence_transformers', 'safetensors')),\n"
+        "                  'maps': sorted(m for m in maps if m.endswith(('.safetensors', 'model.onnx'))),\n"
+        "                  'graph': a.embedder.onnx.session._model_path}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["modules"] == [] and seen["maps"] == []
+    assert seen["graph"].endswith("model-lean.onnx")
