@@ -665,9 +665,7 @@ def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: P
 
 # -- the model files ------------------------------------------------------------------------------
 def bench_models(work: Path, questions: dict[str, Path], log=print, quick: bool = False) -> dict:
-    """fp32 against int8: quality on both sets (fresh indexes), agreement, speed, session memory."""
-    import psutil
-
+    """fp32 against int8: quality on both sets (fresh indexes), agreement, speed."""
     from assistant.embed import load_embedder
 
     from .quality import evaluate
@@ -678,10 +676,9 @@ def bench_models(work: Path, questions: dict[str, Path], log=print, quick: bool 
     vectors = {}
     for model in (FP32_MODEL, INT8_MODEL):
         log(f"[models] {model}: quality on seed-dev and norquad-dev, speed")
-        rss0 = psutil.Process().memory_info().rss
         embedder = load_embedder(model)
         embedder.embed_queries(["oppvarming"])
-        row = {"files": MODEL_FILES[model], "session_rss_mb": round((psutil.Process().memory_info().rss - rss0) / 2**20, 0)}
+        row = {"files": MODEL_FILES[model]}
         embedder.embed_passages(passages[:16])
         _, secs = _timed(embedder.embed_passages, passages)
         row["passages_per_s"] = round(len(passages) / secs, 1)
@@ -1007,7 +1004,7 @@ def markdown(r: dict) -> str:
                   "Each model indexed both sets afresh and was scored like the rows above (`benchmarks/quality.py`). "
                   "Speed: real norquad-dev clauses (passages/s, batch 16) and questions, in this process.", "",
                   "| model | files | seed-dev hit@1 / hit@5 / answer_hit | norquad-dev hit@1 / hit@5 / answer_hit | "
-                  "passages/s | query embedding p50 (ms) | session + tokenizer RSS (MB) |", "|---|---|---|---|---|---|---|"]
+                  "passages/s | query embedding p50 (ms) |", "|---|---|---|---|---|---|"]
         for name in (FP32_MODEL, INT8_MODEL):
             row = models.get(name)
             if not row:
@@ -1015,7 +1012,7 @@ def markdown(r: dict) -> str:
             qs = [row["quality"].get(k, {}) for k in ("seed-dev", "norquad-dev")]
             cells = [" / ".join(_f(q.get(k), 3) for k in ("hit@1", "hit@5", "answer_hit")) if q else "–" for q in qs]
             lines.append(f"| `{name}` | {row['files']} | {cells[0]} | {cells[1]} | {_f(row['passages_per_s'])} | "
-                         f"{_f(row['query_embedding']['p50'])} | {_f(row['session_rss_mb'], 0)} |")
+                         f"{_f(row['query_embedding']['p50'])} |")
         cos = models.get("int8_cosine_vs_fp32")
         if cos:
             lines.append("")
@@ -1168,12 +1165,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", default="", help="comma-separated clause counts (default 10000,100000)")
     p.add_argument("--cold-runs", type=int, default=None, help="new processes per cold-start measurement (default 3)")
     p.add_argument("--max-questions", type=int, default=0, help="use at most this many questions per set")
+    p.add_argument("--render", metavar="REPORT_JSON", help="only write the page again from a run's report.json")
     p.add_argument("--_cold", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if a._cold:
         return _cold_worker(a._cold, a.model)
+    if a.render:
+        page = Path(a.docs or PROJECT_ROOT / "docs" / "benchmarks.md")
+        page.write_text(markdown(json.loads(Path(a.render).read_text(encoding="utf-8"))), encoding="utf-8")
+        print(f"wrote {page}")
+        return 0
     opts = Options(out=Path(a.out), quick=a.quick, skip_scale=a.skip_scale, skip_peer=a.skip_peer, model=a.model,
                    skip_models=a.skip_models, skip_serve=a.skip_serve, serve_users=a.serve_users,
                    serve_seconds=a.serve_seconds)
