@@ -23,7 +23,6 @@ EPILOG = {
     "feedback": ("example:\n  assistant feedback                       # list the votes, newest first\n"
                  "  assistant feedback --down --json\n"
                  "  assistant feedback --export draft-questions.jsonl   # down-voted questions for the eval set"),
-    "bench": "example:\n  assistant bench --quick",
 }
 
 
@@ -146,12 +145,6 @@ def cmd_feedback(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from .bench import main as bench_main
-
-    return bench_main(args.rest)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -204,10 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", metavar="QUESTIONS_JSONL",
                    help="write the down-voted questions as a draft questions.jsonl (answers to be filled in)")
     p.set_defaults(func=cmd_feedback)
-
-    p = sub.add_parser("bench", help="run the benchmarks", epilog=EPILOG["bench"], formatter_class=fmt)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_bench)
     return parser
 
 

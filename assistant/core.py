@@ -137,6 +137,9 @@ class Assistant:
         with self._lock:
             if self._searcher is None:
                 _warm_translator()
+                prepare = getattr(self.embedder, "prepare", None)
+                if prepare is not None:
+                    prepare()  # the model loads while the index is read and the searcher built
                 try:
                     stat = _manifest_stat(self.config.index_dir)
                     data = load_index(self.config.index_dir, model=self.embedder.name)

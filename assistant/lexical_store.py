@@ -1,0 +1,173 @@
+"""The searcher's keyword state, kept in the index folder so that a start reads it instead of rebuilding.
+
+    embeddings/lexical-<key>/
+      clauses/      bm25s.BM25.save of the clause index, plus terms.json (term -> clauses using it)
+      documents/    the same for the whole-document index
+      state.json    key, sizes and a SHA-256 per file (written last)
+
+`<key>` hashes everything the state is computed from: the texts, named by the SHA-256 of the
+index's clause and document files (which the manifest verified when they were read; an index
+without them hashes the texts themselves: each clause's indexed text, each document's title
+and text), the code that makes the indexed text (SPLITTER_VERSION), and the analyzer (the
+source of `Analyzer` and `_Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
+state is never read; it is rebuilt, saved, and older `lexical-*` folders are removed. The
+folder is written under a temporary name and renamed into place; a damaged or unreadable
+state is rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
+The index's own files, manifest and generations are untouched. No pickle: JSON and .npy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["IndexedTexts", "STATE_PREFIX", "load_or_build", "state_key"]
+
+log = logging.getLogger(__name__)
+
+STATE_PREFIX = "lexical-"
+_STATE = "state.json"
+_PARTS = ("clauses", "documents")
+_TERMS = "terms.json"
+
+
+def _code_key(analyzer) -> bytes:
+    import bm25s
+    import Stemmer
+
+    from . import search
+
+    h = hashlib.blake2b(digest_size=16)
+    for obj in (type(analyzer), search._Lexical):
+        h.update(inspect.getsource(obj).encode("utf-8"))
+    h.update("\n".join(sorted(getattr(analyzer, "_stop", ()))).encode("utf-8"))
+    h.update(f"{bm25s.__version__}:{getattr(Stemmer, '__version__', '?')}".encode())
+    return h.digest()
+
+
+class IndexedTexts(Sequence):
+    """Each clause's indexed text (`Clause.indexed_text`), made when read: a start that reads
+    the saved state needs only the few of the top results."""
+
+    def __init__(self, clauses, titles: dict[str, str]):
+        self.clauses, self.titles = clauses, titles
+
+    def __len__(self) -> int:
+        return len(self.clauses)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        c = self.clauses[i]
+        return c.indexed_text(self.titles.get(c.doc_id, ""))
+
+
+def state_key(analyzer, texts: dict[str, Sequence[str]], checksums: dict[str, str] | None = None) -> str:
+    """A name for the state of these texts under this analyzer.
+
+    With `checksums` (the SHA-256 of the index's clause and document files, from which the
+    texts are made) the texts are named by them instead of being read and hashed.
+    """
+    from .index import SPLITTER_VERSION
+
+    h = hashlib.blake2b(_code_key(analyzer), digest_size=16)
+    h.update(SPLITTER_VERSION.encode())
+    if checksums and checksums.get("clauses") and checksums.get("documents"):
+        h.update(f"files:{checksums['clauses']}:{checksums['documents']}".encode())
+        return h.hexdigest()
+    for part in _PARTS:
+        h.update(f"\x00{part}:{len(texts[part])}\x00".encode())
+        for t in texts[part]:
+            h.update(t.encode("utf-8", "surrogatepass"))
+            h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != _STATE)
+
+
+def _save(index_dir: Path, key: str, lexicals: dict) -> None:
+    target = index_dir / f"{STATE_PREFIX}{key}"
+    if target.exists():
+        return
+    tmp = Path(tempfile.mkdtemp(prefix=f".{STATE_PREFIX}", dir=index_dir))
+    try:
+        for part, lex in lexicals.items():
+            folder = tmp / part
+            folder.mkdir()
+            if lex.n:
+                lex.bm25.save(str(folder), show_progress=False)
+            (folder / _TERMS).write_text(json.dumps(lex.vocab, ensure_ascii=False), encoding="utf-8")
+        state = {"key": key, "sizes": {p: lex.n for p, lex in lexicals.items()},
+                 "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
+        (tmp / _STATE).write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in index_dir.glob(f"{STATE_PREFIX}*"):
+        if old.name != target.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _load(folder: Path, key: str, analyzer) -> dict:
+    import bm25s
+
+    from .search import _Lexical
+
+    state = json.loads((folder / _STATE).read_text(encoding="utf-8"))
+    if state.get("key") != key:
+        raise ValueError("state of another key")
+    listed = state["sha256"]
+    if sorted(listed) != [str(p.relative_to(folder)) for p in _files(folder)]:
+        raise ValueError("files missing or added")
+    for name, digest in listed.items():
+        if _sha256(folder / name) != digest:
+            raise ValueError(f"{name} is damaged")
+    out = {}
+    for part in _PARTS:
+        n = int(state["sizes"][part])
+        vocab = json.loads((folder / part / _TERMS).read_text(encoding="utf-8"))
+        bm25 = bm25s.BM25.load(str(folder / part), mmap=True, show_progress=False) if n else None
+        out[part] = _Lexical.from_state(analyzer, vocab, n, bm25)
+    return out
+
+
+def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
+    """{"clauses": _Lexical, "documents": _Lexical} for `texts` (made from the IndexData `data`),
+    read from its index folder when saved there."""
+    from .search import _Lexical
+
+    index_dir = getattr(data, "index_dir", None)
+    if index_dir is None or not Path(index_dir).is_dir():
+        return {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
+    index_dir = Path(index_dir)
+    key = state_key(analyzer, texts, getattr(data, "checksums", None))
+    folder = index_dir / f"{STATE_PREFIX}{key}"
+    if folder.is_dir():
+        try:
+            return _load(folder, key, analyzer)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: build it again
+            log.warning("the keyword index in %s is unusable (%s); rebuilding it", folder, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+    lexicals = {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
+    try:
+        _save(index_dir, key, lexicals)
+    except OSError as exc:
+        log.warning("cannot save the keyword index in %s (%s)", index_dir, exc)
+    return lexicals
