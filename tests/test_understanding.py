@@ -145,3 +145,15 @@ def test_everyday_words_find_the_clause(real_assistant):
     answer = real_assistant.ask("Kan avtalen sies opp?")
     assert answer.answered
     assert any("si den opp" in s or "Oppsigelse" in s for s in answer.lead)
+
+
+def test_a_nynorsk_answer_is_rendered_in_nynorsk(fake_assistant):
+    from assistant.answer import format_answer_text
+    from assistant.search import Analyzer
+    from assistant.web.render import render_answer
+
+    answer = fake_assistant.ask("Kva seier avtalen om heltidsstillingar og kor lenge gjeld ho?")
+    assert answer.language == "nn"
+    body, _ = render_answer(answer, Analyzer(), first_ref=0)
+    assert "Vis i dokumentet" in body and ("Dette står i avtalane" in body or "Avtalane seier ikkje" in body)
+    assert "Spørsmål:" in format_answer_text(answer)
