@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from .lang import detect_language
 from .search import SearchResult
-from .split import sentence_spans
 from .types import Document, Hit
 
 __all__ = ["Answer", "build_answer", "detect_language", "format_answer_text", "result_row", "section_path", "source_label"]
@@ -91,11 +90,6 @@ class Answer:
                 for h in self.hits
             ],
         }
-
-
-def _sentences(text: str) -> list[str]:
-    """Sentences of a clause (split.sentence_spans), each on one line."""
-    return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
 
 
 def _same(a: str, b: str) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .index import IndexData, _write_atomic
 from .search import Analyzer, Searcher
-from .split import _SENTENCE_END
+from .split import sentences as _sentences
 from .types import Clause
 
 __all__ = ["FACTS_FILE", "ROWS", "compute_facts", "is_overview_question", "load_facts", "save_facts"]
@@ -96,17 +96,6 @@ def _structure_rows(clauses: list[Clause]) -> dict[str, list[dict]]:
     if commitments:
         rows["commitments"] = commitments
     return rows
-
-
-def _sentences(text: str) -> list[str]:
-    out = []
-    for line in text.splitlines():
-        pos = 0
-        for m in _SENTENCE_END.finditer(line):
-            out.append(line[pos:m.start()] + m.group(0).rstrip())
-            pos = m.end()
-        out.append(line[pos:])
-    return [" ".join(s.split()) for s in out if s.strip()]
 
 
 def _answering_sentence(clause: Clause, wanted: set[str], analyzer: Analyzer, lead: str) -> str:

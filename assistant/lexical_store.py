@@ -28,6 +28,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .index import _sha256
+
 __all__ = ["IndexedTexts", "STATE_PREFIX", "load_or_build", "state_key"]
 
 log = logging.getLogger(__name__)
@@ -90,12 +92,6 @@ def state_key(analyzer, texts: dict[str, Sequence[str]], checksums: dict[str, st
     return h.hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _files(folder: Path) -> list[Path]:

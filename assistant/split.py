@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .types import Clause, Document
 
-__all__ = ["MAX_CHARS", "sentence_spans", "split_document"]
+__all__ = ["MAX_CHARS", "sentence_spans", "sentences", "split_document"]
 
 MAX_CHARS = 900  # longer paragraphs are cut at sentence ends into pieces of about this size
 SHORT_LINE = 60
@@ -260,3 +260,8 @@ def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
             a = c
         pos += len(line)
     return spans
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a clause, each on one line."""
+    return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]

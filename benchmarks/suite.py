@@ -199,7 +199,7 @@ def hnsw_recall(database: np.ndarray, queries: np.ndarray, m: int | None = None,
     """Recall@k of an HNSW index (forced, whatever the size) against exact inner-product search."""
     import faiss
 
-    from assistant.search import _Dense
+    from assistant.dense import Dense as _Dense
 
     m = m or _Dense.HNSW_M
     ef_construction = ef_construction or _Dense.HNSW_EF_CONSTRUCTION
@@ -606,8 +606,10 @@ def _ratios(part: dict) -> dict:
 def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: Path, embedder, opts: Options,
                 log=print) -> dict:
     """Latency over generated corpora of growing size; cold start and memory at the largest."""
+    from assistant.dense import HNSW_THRESHOLD
+    from assistant.dense import Dense as _Dense
     from assistant.index import load_index
-    from assistant.search import HNSW_THRESHOLD, Searcher, _Dense
+    from assistant.search import Searcher
 
     out: dict = {"generated_from": "norquad-dev index of this run", "sizes": [], "hnsw_threshold": HNSW_THRESHOLD}
     cache = work / "hnsw-cache"

@@ -9,7 +9,7 @@ debs=()
 # nynorsk questions are translated to bokmål by apertium (the assistant runs without it, less well)
 [ -f /usr/share/apertium/apertium-nno-nob/nno-nob.automorf.bin ] || debs+=(apertium-nno-nob)
 if [ "${1:-}" = "--test" ]; then
-  extras="[test,bench]"
+  extras="[test,bench,fit]"
   command -v chromium >/dev/null 2>&1 || debs+=(chromium fonts-dejavu-core)  # for the browser test
 fi
 if [ ${#debs[@]} -gt 0 ]; then

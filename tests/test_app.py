@@ -352,3 +352,13 @@ def test_document_errors_are_shown_in_bokmal(message, expected):
     from assistant.errors import DocumentError
 
     assert expected in app.document_error_text(DocumentError(message))
+
+
+def test_browser_state_key_is_stable_and_private(tmp_path, monkeypatch):
+    from assistant.web.layout import browser_secret
+
+    monkeypatch.setenv("ASSISTANT_CACHE", str(tmp_path / "cache"))
+    first, second = browser_secret(), browser_secret()
+    assert first and first == second  # the same key after a restart: the stored conversation stays readable
+    key = tmp_path / "cache" / "browser-state.key"
+    assert key.stat().st_mode & 0o077 == 0

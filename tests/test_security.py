@@ -55,17 +55,17 @@ def test_no_unsafe_deserialisation(pattern, what):
 
 def test_faiss_reads_only_its_own_files():
     """faiss.read_index is the one binary reader. It is given the vectors file named by the index
-    manifest (checksummed) and search.py's HNSW cache file (named by a hash of the vectors), never
+    manifest (checksummed) and dense.py's HNSW cache file (named by a hash of the vectors), never
     anything uploaded."""
     index_src = (ROOT / "assistant" / "index.py").read_text(encoding="utf-8")
     assert re.findall(r"faiss\.read_index\((.*)\)", index_src) == ["str(path)"]
     assert "_read_vectors(index_dir / files[\"vectors\"][\"name\"])" in index_src
-    search_src = (ROOT / "assistant" / "search.py").read_text(encoding="utf-8")
+    search_src = (ROOT / "assistant" / "dense.py").read_text(encoding="utf-8")
     assert len(re.findall(r"faiss\.read_index\(", search_src)) <= 1
     if "read_index" in search_src:
         assert "path = self._cache_path(vectors)" in search_src
     for path in _sources():
-        if path.name not in ("index.py", "search.py"):
+        if path.name not in ("index.py", "dense.py"):
             assert "read_index" not in path.read_text(encoding="utf-8"), path.name
 
 

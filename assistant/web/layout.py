@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import os
+import secrets
 import warnings
 
 import gradio as gr
 
+from ..e5convert import default_model_dir
 from ..loaders import SUPPORTED
 from .assets import (
     COMPACT_JS,
@@ -69,6 +72,25 @@ def _hidden_trigger(box_id: str, button_id: str):
     return box, gr.Button("Åpne", elem_id=button_id, elem_classes=["visually-hidden"])
 
 
+def browser_secret() -> str | None:
+    """The key that encrypts the conversation kept in the browser, the same across server restarts
+    (kept in the cache folder, readable only by its owner); None lets Gradio make one per start."""
+    path = default_model_dir().parent / "browser-state.key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        key = path.read_text(encoding="utf-8").strip()
+        return key if len(key) >= 32 else None
+    except OSError:  # e.g. a read-only cache: the conversation then lasts until the server restarts
+        return None
+
+
 def build_app(assistant) -> gr.Blocks:
     """The Gradio app over `assistant`. Nothing is loaded here; the first question loads the index."""
     h = Handlers(assistant)
@@ -77,7 +99,8 @@ def build_app(assistant) -> gr.Blocks:
         warnings.simplefilter("ignore")
         demo = gr.Blocks(title="Avtaleassistenten", css=CSS, js=JS, theme=_theme(), analytics_enabled=False)
     with demo:
-        conversation = gr.BrowserState(EMPTY_CONVERSATION, storage_key="avtaleassistenten-samtale")
+        conversation = gr.BrowserState(EMPTY_CONVERSATION, storage_key="avtaleassistenten-samtale",
+                                       secret=browser_secret())
         questions, targets, answers = gr.State([]), gr.State([]), gr.State([])
         last_answer, fact_targets, change_result = gr.State(None), gr.State([]), gr.State(None)
 
