@@ -1,4 +1,5 @@
-from assistant.answer import _sentences, format_answer_text
+from assistant.answer import format_answer_text
+from assistant.split import sentences as _sentences
 
 
 def test_sentences_do_not_break_dates_or_abbreviations():
