@@ -244,8 +244,8 @@ class Assistant:
         except QuestionError:
             return None
         found = searcher.search(prev, 1)
-        if found.lead_row >= 0:
-            return searcher.data.clauses[found.lead_row].doc_id
+        if found.lead_clause is not None:
+            return found.lead_clause.doc_id
         return found.hits[0].clause.doc_id if found.hits else None
 
     # -- documents -----------------------------------------------------------

@@ -25,9 +25,14 @@ from functools import lru_cache
 import numpy as np
 
 from . import lexical_store
+from .bridge import MIN_LETTERS, nearest_words
 from .dense import HNSW_THRESHOLD
 from .dense import Dense as _Dense
+from .features import names_and_numbers, query_terms
 from .index import IndexData
+from .models import load_models
+from .query import Query, parse_query
+from .rank import abstain_features, answerability, choose_sentence, rank, softmax
 from .types import Clause, Hit
 
 __all__ = ["Analyzer", "SearchParams", "SearchResult", "Searcher", "HNSW_THRESHOLD"]
@@ -94,9 +99,8 @@ class SearchResult:
     matched_share: float  # IDF-weighted share of the question's words found in the top clause
     language: str = "nb"
     lead: list[str] = field(default_factory=list)  # the answer sentence(s), quoted
-    lead_row: int = -1  # the clause row the lead is quoted from
     query: object = None  # the parsed Query
-    lead_clause: Clause | None = None
+    lead_clause: Clause | None = None  # the clause the lead is quoted from
 
 
 class _Lexical:
@@ -190,8 +194,6 @@ class Searcher:
     """Search one loaded index. Build once per index (cheap next to embedding), reuse per query."""
 
     def __init__(self, data: IndexData, embedder, params: SearchParams | None = None, models=None):
-        from .models import load_models
-
         self.data = data
         self.embedder = embedder
         self.params = params or SearchParams()
@@ -274,9 +276,6 @@ class Searcher:
 
     def english_words(self, text: str) -> list[str]:
         """Names and numbers as written, other content words mapped to their nearest corpus word."""
-        from .bridge import MIN_LETTERS, nearest_words
-        from .features import names_and_numbers
-
         names = names_and_numbers(self.analyzer, text)
         content = [w for w in dict.fromkeys(self.analyzer.words(text))
                    if w not in names and len(w) >= MIN_LETTERS and not any(ch.isdigit() for ch in w)]
@@ -292,10 +291,6 @@ class Searcher:
                context: bool = True, exclude=frozenset(), models=None) -> SearchResult:
         """Rank clauses for `question` (text or a parsed Query); `restrict_doc` keeps one
         document (a follow-up's context); `exclude` drops clause rows (used when fitting)."""
-        from .features import query_terms
-        from .query import Query, parse_query
-        from .rank import abstain_features, answerability, choose_sentence, rank
-
         query = question if isinstance(question, Query) else parse_query(question)
         models = models if models is not None else self.models
         if not len(self.data.clauses):
@@ -307,14 +302,11 @@ class Searcher:
         chosen = choose_sentence(self, query, qvec, qt, ranked, models)
         answerable = answerability(models, query, abstain_features(self, query, qt, ranked, chosen))
         hits = self._hits(ranked, qt, qvec, top_k, context)
-        lead, lead_row = self._lead(chosen, ranked)
+        lead, lead_clause = self._lead(chosen)
         share = float(ranked.X[0, 5]) if len(ranked.rows) else 0.0
-        return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, lead_row, query,
-                            self.data.clauses[lead_row] if lead_row >= 0 else None)
+        return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause)
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool) -> list[Hit]:
-        from .rank import softmax
-
         probs = softmax(ranked.scores)
         best = float(probs[0]) if len(probs) else 1.0
         hits: list[Hit] = []
@@ -338,23 +330,23 @@ class Searcher:
                 break
         return hits
 
-    def _lead(self, chosen, ranked) -> tuple[list[str], int]:
-        """The answer sentence; a list item comes with its lead-in, a lead-in with its items."""
+    def _lead(self, chosen) -> tuple[list[str], Clause | None]:
+        """The answer sentence and its clause; a list item comes with its lead-in, a lead-in with its items."""
         if chosen is None:
-            return [], -1
+            return [], None
         r = int(self.data.sentences[chosen.sentence][0])
         c = self.data.clauses[r]
         sentence = " ".join(self.sentence_text(chosen.sentence).split())
         if c.kind == "item" and c.leadin:
-            return [c.leadin, sentence], r
+            return [c.leadin, sentence], c
         if c.kind == "leadin":
             items = []
             for nxt in self.data.clauses[r + 1 :]:
                 if nxt.doc_id != c.doc_id or nxt.kind != "item" or nxt.leadin != " ".join(c.text.split()):
                     break
                 items.append("– " + " ".join(nxt.text.split()))
-            return [sentence, *items], r
-        return [sentence], r
+            return [sentence, *items], c
+        return [sentence], c
 
     def _context(self, row: int, qvec: np.ndarray, limit: int) -> tuple[int, int]:
         """Grow [row, row] by neighbouring clauses of the same document, the side closer to the question first."""
