@@ -9,36 +9,13 @@ ASSISTANT_AUTH, and those of `Config.from_env`). API endpoints: see docs/ui.md.
 
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from assistant import web
+from assistant.web import *  # noqa: F403 - the public names of the web UI (its import sets HF_HUB_OFFLINE etc.)
 
-from assistant.web import (  # noqa: E402
-    DOC_PLACEHOLDER,
-    EXAMPLES,
-    Handlers,
-    build_app,
-    document_error_text,
-    highlight,
-    launch,
-    parse_auth,
-    question_error_text,
-    render_answer,
-    render_card,
-    render_document,
-    render_documents,
-    render_notice,
-    render_question,
-    render_summary,
-)
-
-__all__ = [
-    "DOC_PLACEHOLDER", "EXAMPLES", "Handlers", "build_app", "document_error_text", "highlight", "launch",
-    "parse_auth", "question_error_text", "render_answer", "render_card", "render_document", "render_documents",
-    "render_notice", "render_question", "render_summary",
-]
+__all__ = list(web.__all__)
 
 if __name__ == "__main__":
     from assistant.config import Config
 
-    launch(Config.from_env(), host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
-           port=int(os.environ.get("ASSISTANT_PORT", "7860")), auth=os.environ.get("ASSISTANT_AUTH"))
+    web.launch(Config.from_env(), host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
+               port=int(os.environ.get("ASSISTANT_PORT", "7860")), auth=os.environ.get("ASSISTANT_AUTH"))

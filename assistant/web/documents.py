@@ -27,6 +27,17 @@ log = logging.getLogger("avtaleassistenten.app")
 _REF = re.compile(r"^(f?)(\d+)$")
 
 
+def _reporter(progress, prefix: str):
+    """An indexing progress callback that drives Gradio's progress bar."""
+    def report(message: str, fraction: float) -> None:
+        try:
+            progress(max(0.0, min(1.0, float(fraction))), desc=prefix + message)
+        except Exception:  # progress is cosmetic
+            pass
+
+    return report
+
+
 def _status(ok: bool, message: str) -> str:
     return f"<p class='upload-{'ok' if ok else 'error'}'>{'✓' if ok else '⚠'} {_e(message)}</p>"
 
@@ -111,12 +122,7 @@ class DocumentHandlers:
         path = Path(file if isinstance(file, (str, Path)) else getattr(file, "name", None) or file["path"])
         name = path.name
 
-        def report(message: str, fraction: float) -> None:
-            try:
-                progress(max(0.0, min(1.0, float(fraction))), desc=f"Indekserer {name}: {message}")
-            except Exception:  # progress is cosmetic
-                pass
-
+        report = _reporter(progress, f"Indekserer {name}: ")
         try:
             self.assistant.add_document(path, name=name, progress=report)
         except AssistantError as exc:
@@ -147,12 +153,7 @@ class DocumentHandlers:
 
     def refresh(self, progress=gr.Progress()) -> dict:
         """«Oppdater»: take up added, changed and removed files of the corpus folder."""
-        def report(message: str, fraction: float) -> None:
-            try:
-                progress(max(0.0, min(1.0, float(fraction))), desc=f"Oppdaterer: {message}")
-            except Exception:  # progress is cosmetic
-                pass
-
+        report = _reporter(progress, "Oppdaterer: ")
         try:
             r = self.assistant.refresh(progress=report)
         except AssistantError as exc:
