@@ -171,8 +171,15 @@ def _translator() -> _Apertium | None:
     return _Apertium()
 
 
-@lru_cache(maxsize=4096)
+_TRANSLATED: dict[str, str] = {}  # successful translations only: a failure is retried once apertium is back
+
+
 def to_bokmal(text: str) -> str | None:
     """The bokmål translation of a nynorsk text, or None when apertium is not available."""
-    tr = _translator()
-    return tr.translate(text) if tr is not None else None
+    got = _TRANSLATED.get(text)
+    if got is None:
+        tr = _translator()
+        got = tr.translate(text) if tr is not None else None
+        if got is not None and len(_TRANSLATED) < 4096:
+            _TRANSLATED[text] = got
+    return got

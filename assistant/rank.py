@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,8 +48,8 @@ class Ranked:
     lex: np.ndarray  # BM25 of every clause (for passages and matched terms)
     lmax: float
 
-    @property
-    def probs(self) -> np.ndarray:
+    @cached_property
+    def probs(self) -> np.ndarray:  # the ranker's softmax shares, used by the hits, sentences and abstention
         return softmax(self.scores)
 
 

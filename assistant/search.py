@@ -32,7 +32,7 @@ from .features import names_and_numbers, query_terms
 from .index import IndexData
 from .models import load_models
 from .query import Query, parse_query
-from .rank import abstain_features, answerability, choose_sentence, rank, softmax
+from .rank import abstain_features, answerability, choose_sentence, rank
 from .types import Clause, Hit
 
 __all__ = ["Analyzer", "SearchParams", "SearchResult", "Searcher", "HNSW_THRESHOLD"]
@@ -307,7 +307,7 @@ class Searcher:
         return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause)
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool) -> list[Hit]:
-        probs = softmax(ranked.scores)
+        probs = ranked.probs
         best = float(probs[0]) if len(probs) else 1.0
         hits: list[Hit] = []
         covered: set[int] = set()

@@ -212,7 +212,6 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                     groups.append((x, rows == gold))
             rankers[variant] = fit_softmax(groups, RANK_FEATURES, drop=drop)
             report[f"{variant}_ranker_groups"] = len(groups)
-            partial = Models({"nb": rankers[variant]}, {}, {})
             # 2. sentence model, on the fitted ranker's top clauses
             sgroups, hits1, ranked_all = [], 0, []
             for q, qv, query, qt, within, (rows, x, cos, lex, lmax) in samples:
