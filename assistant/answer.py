@@ -14,13 +14,16 @@ from .lang import detect_language
 from .search import SearchResult
 from .types import Document, Hit
 
-__all__ = ["Answer", "build_answer", "detect_language", "format_answer_text", "result_row", "section_path", "source_label"]
+__all__ = ["Answer", "Group", "agreement_groups", "build_answer", "detect_language", "format_answer_text",
+           "result_row", "section_path", "source_label"]
 
 TEXTS = {
     "nb": {
         "no_answer": "Avtalene sier ikke noe om dette.",
         "related": "Disse avsnittene ligner mest, men svarer ikke direkte:",
         "answer": "Dette står i avtalene:",
+        "grouped": "Flere avtaler svarer på dette, den nyeste først:",
+        "about_note": "Avtaleteksten svarer ikke på dette; svaret er hentet fra en side om avtalen ({kind}).",
         "sources": "Kilder",
         "clause": "avsnitt",
         "chars": "tegn",
@@ -30,6 +33,8 @@ TEXTS = {
         "no_answer": "Avtalane seier ikkje noko om dette.",
         "related": "Desse avsnitta liknar mest, men svarer ikkje direkte:",
         "answer": "Dette står i avtalane:",
+        "grouped": "Fleire avtalar svarer på dette, den nyaste først:",
+        "about_note": "Avtaleteksten svarer ikkje på dette; svaret er henta frå ei side om avtalen ({kind}).",
         "sources": "Kjelder",
         "clause": "avsnitt",
         "chars": "teikn",
@@ -39,12 +44,30 @@ TEXTS = {
         "no_answer": "The agreements do not say anything about this.",
         "related": "These clauses are the closest, but do not answer it directly:",
         "answer": "This is what the agreements say:",
+        "grouped": "Several agreements answer this, the newest first:",
+        "about_note": "The agreement's own text does not answer this; the answer is from a page about it ({kind}).",
         "sources": "Sources",
         "clause": "clause",
         "chars": "characters",
         "of": "of",
     },
 }
+
+
+@dataclass
+class Group:
+    """What one agreement says, in a reply grouped by agreement."""
+
+    doc_id: str
+    title: str
+    date: str
+    lead: list[str]
+    hit: Hit  # the clause the lead is quoted from, with its source
+
+    def to_json(self) -> dict:
+        c = self.hit.clause
+        return {"doc_id": self.doc_id, "title": self.title, "date": self.date, "lead": self.lead,
+                "ordinal": c.ordinal, "start": c.start, "end": c.end}
 
 
 @dataclass
@@ -59,6 +82,14 @@ class Answer:
     answerable: float = 0.0
     follow_up: bool = False
     notes: list[str] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)  # one per agreement that answers, newest first
+
+    @property
+    def read_first(self) -> str:
+        """The text a person reads first: the quoted lead, or each agreement's quote when grouped."""
+        if self.groups:
+            return " ".join(" ".join(g.lead) for g in self.groups)
+        return " ".join(self.lead)
 
     @property
     def texts(self) -> dict[str, str]:
@@ -72,6 +103,8 @@ class Answer:
             "answerable": round(self.answerable, 4),
             "language": self.language,
             "lead": self.lead,
+            "groups": [g.to_json() for g in self.groups],
+            "notes": self.notes,
             "clauses": [
                 {
                     "doc": self.documents[h.clause.doc_id].file,
@@ -124,6 +157,37 @@ def build_answer(question: str, search_query: str, result: SearchResult, documen
                   documents, result.answerable, follow_up)
 
 
+MAX_GROUPS = 3  # agreements in a grouped reply
+
+
+def agreement_groups(searcher, result: SearchResult, top_k: int, context: bool, threshold: float) -> list[Group]:
+    """When the answer comes from an agreement and other agreements among the hits also answer
+    the question (each searched alone, the abstention model deciding), one group per agreement,
+    newest first; else []. The same fitted models decide as for any answer."""
+    from .profile import is_agreement
+
+    lead = result.lead_clause
+    profiles = searcher.profiles
+    if lead is None or not is_agreement(profiles[lead.doc_id]):
+        return []
+    first = lead_first(result)[0]
+    found = [(lead.doc_id, list(result.lead), first)]
+    for h in result.hits:
+        d = h.clause.doc_id
+        if len(found) >= MAX_GROUPS:
+            break
+        if any(d == f[0] for f in found) or not is_agreement(profiles[d]):
+            continue
+        alone = searcher.search(result.query, top_k, restrict_doc=d, context=context)
+        if alone.lead and alone.answerable >= threshold:
+            found.append((d, list(alone.lead), lead_first(alone)[0]))
+    if len(found) < 2:
+        return []
+    docs = searcher.data.documents
+    groups = [Group(d, docs[d].title, profiles[d].date, lead_, hit) for d, lead_, hit in found]
+    return sorted(groups, key=lambda g: g.date, reverse=True)
+
+
 def lead_first(result: SearchResult) -> list[Hit]:
     """The hits with the one whose passage holds the quoted lead first (the answer's own source)."""
     lead = result.lead_clause
@@ -146,13 +210,19 @@ def format_answer_text(answer: Answer) -> str:
     """Plain text with citations: for the terminal, for copying and for export."""
     t = answer.texts
     lines = [f"Question: {answer.question}" if answer.language == "en" else f"Spørsmål: {answer.question}", ""]
-    if answer.answered:
+    if answer.answered and answer.groups:
+        lines.append(t["grouped"])
+        for g in answer.groups:
+            lines.append(f"  {g.title}" + (f" ({g.date})" if g.date else "") + ":")
+            lines.extend(f"    «{s}»" for s in g.lead)
+    elif answer.answered:
         lines.append(t["answer"])
         lines.extend(f"  «{s}»" for s in answer.lead)
     else:
         lines.append(t["no_answer"])
         if answer.hits:
             lines.append(t["related"])
+    lines.extend(f"({n})" for n in answer.notes)
     lines.append("")
     lines.append(f"{t['sources']}:")
     for n, hit in enumerate(answer.hits, 1):

@@ -16,9 +16,12 @@ __all__ = ["main"]
 
 EPILOG = {
     "index": "example:\n  assistant index\n  assistant index --corpus ../shared/eval/norquad-dev/corpus --index /tmp/nq-index",
-    "ask": 'example:\n  assistant ask "Hvor lenge gjelder kvalitetsavtalen?"\n  assistant ask --json "Hva sier avtalen om heltid?"',
+    "ask": ('example:\n  assistant ask "Hvor lenge gjelder kvalitetsavtalen?"\n  assistant ask --json "Hva sier avtalen om heltid?"\n'
+            '  assistant ask --kind avtale "Hvem signerte?"\n  assistant ask --doc ks-leve-hele-livet-2018.txt "Hva er formålet?"'),
     "retrieve": "example:\n  assistant retrieve --questions ../shared/eval/seed-dev/questions.jsonl --out results.jsonl",
-    "eval": "example:\n  assistant eval ../shared/eval/seed-dev\n  assistant eval ../shared/eval/norquad-dev --out /tmp/nq.jsonl",
+    "eval": ("example:\n  assistant eval ../shared/eval/seed-dev\n"
+             "  assistant eval ../shared/eval/seed-dev --with ../shared/eval/extra-docs-dev   # 2 seeds + 2 related pages\n"
+             "  assistant eval ../shared/eval/norquad-dev --out /tmp/nq.jsonl"),
     "serve": "example:\n  assistant serve --port 7860\n  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0",
     "feedback": ("example:\n  assistant feedback                       # list the votes, newest first\n"
                  "  assistant feedback --down --json\n"
@@ -56,7 +59,7 @@ def cmd_ask(args) -> int:
     from .core import Assistant
 
     assistant = Assistant(_config(args))
-    answer = assistant.ask(" ".join(args.question))
+    answer = assistant.ask(" ".join(args.question), docs=args.doc or None, kinds=args.kind or None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -98,6 +101,12 @@ def cmd_eval(args) -> int:
         if not args.index:
             overrides["index_dir"] = default_model_dir().parent / "eval" / f"{set_dir.resolve().name}-index"
     config = _config(args).with_(**overrides)
+    if args.mix_in:
+        from .evaluate import mixed_corpus
+
+        mixed = mixed_corpus(config.corpus_dir, [Path(p) for p in args.mix_in],
+                             default_model_dir().parent / "eval")
+        config = config.with_(corpus_dir=mixed, index_dir=args.index or mixed.with_name(mixed.name + "-index"))
     assistant = Assistant(config)
     assistant.index(progress=progress_printer(args.json))
     rows, seconds = timed_run(assistant, questions, top_k=args.top_k, clauses_only=args.clauses_only)
@@ -145,6 +154,13 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def _scope_args(p) -> None:
+    p.add_argument("--doc", action="append", default=[], metavar="DOC",
+                   help="search only this document (file name or id; repeatable)")
+    p.add_argument("--kind", action="append", default=[], metavar="KIND",
+                   help="search only documents of this kind, e.g. avtale, pressemelding (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
@@ -164,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer a question", epilog=EPILOG["ask"], formatter_class=fmt)
     p.add_argument("question", nargs="+")
     p.add_argument("--top-k", type=int, dest="top_k")
+    _scope_args(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("retrieve", parents=[common], help="write ranked results for a question file",
@@ -182,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the results here (scorer format)")
     p.add_argument("--top-k", type=int, default=10, dest="top_k")
     p.add_argument("--clauses-only", action="store_true", help="score bare clauses instead of clauses in context")
+    p.add_argument("--with", dest="mix_in", action="append", default=[], metavar="FOLDER",
+                   help="also index the documents of FOLDER (repeatable): the set's questions over a larger corpus")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", parents=[common], help="run the web app", epilog=EPILOG["serve"], formatter_class=fmt)

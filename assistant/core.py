@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, build_answer
+from .answer import Answer, agreement_groups, build_answer
 from .config import Config
 from .embed import load_embedder
 from .errors import DocumentError, IndexError_, QuestionError
@@ -21,7 +21,8 @@ from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
 from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
 from .loaders import META_SUFFIX, SUPPORTED, load_document
-from .query import to_bokmal
+from .profile import is_agreement, kind_label
+from .query import parse_query, to_bokmal
 from .search import Searcher, SearchParams, SearchResult
 from .types import Document
 
@@ -39,8 +40,14 @@ def _manifest_stat(index_dir: Path) -> tuple | None:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 _PRONOUN = re.compile(r"\b(den|det|dette|denne|disse|dei|dem|hen|ho|han|it|its|that|this|they|them|those)\b", re.I)
+_ASKS_AGREEMENT = re.compile(r"\b(avtal\w*|\w+avtal(e|en|ene|a)|agreements?)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(og|men|også|enn|and|but|also|what about|hva med|kva med)\b", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+
+
+def _neg_date(date: str) -> tuple:
+    """A sort key that puts the newest date first (and undated documents last)."""
+    return (not date, tuple(-int(p) for p in re.findall(r"\d+", date)))
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -215,16 +222,99 @@ class Assistant:
         text = clean_question(question, self.config.max_question_chars)
         return self.load().search(text, top_k or self.config.top_k, context=context)
 
-    def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None, context: bool = True) -> Answer:
+    def ask(self, question: str, history: Sequence[str] = (), top_k: int | None = None, context: bool = True,
+            docs: Sequence[str] | None = None, kinds: Sequence[str] | None = None) -> Answer:
         """Answer one question. `history` holds the earlier questions of the conversation;
-        `context=False` gives bare clauses instead of clauses with their neighbours."""
+        `context=False` gives bare clauses instead of clauses with their neighbours; `docs` and
+        `kinds` limit the search to those documents (ids or file names) and kinds («avtale»).
+
+        A question that names no agreement, where several agreements answer it, gets a reply
+        grouped by agreement (`Answer.groups`, newest first)."""
         text = clean_question(question, self.config.max_question_chars)
         searcher = self.load()
+        chosen = self.choose_documents(docs, kinds)
         doc_id = self._follow_up_doc(text, history, searcher)
+        if doc_id is not None and chosen is not None and doc_id not in chosen:
+            doc_id = None
         shown = text if doc_id is None else f"{text} ({searcher.data.documents[doc_id].title})"
-        result = searcher.search(text, top_k or self.config.top_k, restrict_doc=doc_id, context=context)
-        return build_answer(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
-                            follow_up=doc_id is not None)
+        k = top_k or self.config.top_k
+        about_kind = ""
+        query = parse_query(text)
+        searched, named = searcher.scope(query, chosen)
+        result = None
+        own = self._own_text(text, searcher, searched) if doc_id is None else None
+        if own is not None:  # «Hva sier avtalen om …?»: the agreements' own text first
+            result = searcher.search(query, k, context=context, docs=own)
+            if not self._answers(result):  # they do not answer: the pages about them may
+                wider = searcher.search(query, k, context=context, docs=chosen)
+                if self._answers(wider):
+                    result = wider
+                    lead = wider.lead_clause
+                    if lead is not None and searcher.profiles[lead.doc_id].about:
+                        about_kind = searcher.profiles[lead.doc_id].kind
+        if result is None:
+            result = searcher.search(query, k, restrict_doc=doc_id, context=context, docs=chosen)
+        answer = build_answer(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
+                              follow_up=doc_id is not None)
+        if answer.answered and about_kind:
+            answer.notes.append(answer.texts["about_note"].format(kind=about_kind))
+        elif answer.answered and doc_id is None and not named:
+            answer.groups = agreement_groups(searcher, result, k, context, self.config.abstain_threshold)
+        return answer
+
+    def named_documents(self, question: str) -> list[str]:
+        """The documents a question names («kvalitetsavtalen», «Leve hele livet-avtalen», «avtalen
+        fra 2012»), agreements first and newest first; [] when it names none."""
+        searcher = self.load()
+        _, named = searcher.scope(parse_query(clean_question(question, self.config.max_question_chars)))
+        return sorted(named, key=lambda d: (not is_agreement(searcher.profiles[d]), _neg_date(searcher.profiles[d].date)))
+
+    def agreements(self) -> list[str]:
+        """The documents that are agreements (profile.py), newest first."""
+        profiles = self.load().profiles
+        return sorted((d for d, p in profiles.items() if is_agreement(p)), key=lambda d: _neg_date(profiles[d].date))
+
+    def _answers(self, result: SearchResult) -> bool:
+        return bool(result.hits) and bool(result.lead) and result.answerable >= self.config.abstain_threshold
+
+    @staticmethod
+    def _own_text(text: str, searcher: Searcher, docs: frozenset[str]) -> frozenset[str] | None:
+        """For a question about what an agreement says, the documents it searches (`docs`: the
+        chosen ones, or those it names) without the text about something else (press releases,
+        news); None when that changes nothing."""
+        if not _ASKS_AGREEMENT.search(text):
+            return None
+        own = frozenset(d for d in docs if not searcher.profiles[d].about)
+        return own if own and own != docs else None
+
+    def choose_documents(self, docs: Sequence[str] | None = None, kinds: Sequence[str] | None = None
+                         ) -> frozenset[str] | None:
+        """The document ids that `docs` (ids or file names) and `kinds` name, or None for all.
+        Raises DocumentError naming what is not there."""
+        if not docs and not kinds:
+            return None
+        searcher = self.load()
+        by_name = {d.file: d.doc_id for d in searcher.data.documents.values()}
+        chosen = set(searcher.doc_ids)
+        if docs:
+            ids = set()
+            for name in docs:
+                d = name if name in searcher.profiles else by_name.get(name)
+                if d is None:
+                    raise DocumentError(f"no document named {name!r} is loaded; see the Dokumenter tab "
+                                        "or `assistant ask --json` for the names")
+                ids.add(d)
+            chosen &= ids
+        if kinds:
+            wanted = {kind_label(k) for k in kinds}
+            have = {p.kind for p in searcher.profiles.values()}
+            if not wanted & have:
+                listed = ", ".join(sorted(k for k in have if k)) or "none known"
+                raise DocumentError(f"no documents of kind {', '.join(sorted(wanted))} (kinds here: {listed})")
+            chosen &= {d for d, p in searcher.profiles.items() if p.kind in wanted}
+        if not chosen:
+            raise DocumentError("no document is both among the chosen documents and of the chosen kinds")
+        return frozenset(chosen)
 
     def _follow_up_doc(self, text: str, history: Sequence[str], searcher: Searcher) -> str | None:
         """The document a short or referring follow-up is about: the one the previous answer quoted.
@@ -250,15 +340,18 @@ class Assistant:
 
     # -- documents -----------------------------------------------------------
     def documents(self) -> list[dict]:
-        data = self.data
+        """One row per document, newest first; a kind or date that no sidecar gives is inferred (profile.py)."""
+        searcher = self.load()
+        data = searcher.data
         counts: dict[str, int] = {}
         for c in data.clauses:
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [
-            {"doc_id": d.doc_id, "file": d.file, "title": d.title, "date": d.date, "kind": d.kind,
-             "clauses": counts.get(d.doc_id, 0)}
-            for d in sorted(data.documents.values(), key=lambda d: (d.date, d.title), reverse=True)
-        ]
+        rows = []
+        for d in data.documents.values():
+            p = searcher.profiles.get(d.doc_id)
+            rows.append({"doc_id": d.doc_id, "file": d.file, "title": d.title, "date": d.date or (p.date if p else ""),
+                         "kind": d.kind or (p.kind if p else ""), "clauses": counts.get(d.doc_id, 0)})
+        return sorted(rows, key=lambda r: (r["date"], r["title"]), reverse=True)
 
     def document(self, doc_id: str) -> Document:
         doc = self.data.documents.get(doc_id)

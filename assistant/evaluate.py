@@ -7,8 +7,10 @@ scorer's figures overall and by `lang` and `kind`.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -17,7 +19,7 @@ from pathlib import Path
 from .answer import result_row
 from .errors import AssistantError, QuestionError
 
-__all__ = ["read_questions", "run_questions", "load_scorer", "score_by_slice", "format_report"]
+__all__ = ["read_questions", "run_questions", "load_scorer", "score_by_slice", "format_report", "mixed_corpus"]
 
 
 def read_questions(path: Path) -> list[dict]:
@@ -52,10 +54,43 @@ def run_questions(assistant, questions: Iterable[dict], top_k: int = 10, clauses
             "id": q["id"],
             "abstained": not answer.answered,
             "answerable": round(answer.answerable, 4),
-            "answer": " ".join(answer.lead),
+            "answer": answer.read_first,
             "results": [result_row(h, docs[h.clause.doc_id], clauses_only) for h in answer.hits],
         })
     return out
+
+
+def mixed_corpus(corpus_dir: Path, extra_dirs: list[Path], cache_dir: Path) -> Path:
+    """A corpus folder holding the documents of `corpus_dir` and of each extra folder (copies).
+
+    Kept in `cache_dir` under a name derived from the source folders, and brought in line with
+    them on every call, so its index is reused and re-embeds only what changed. A folder's
+    README describes the folder and is left out.
+    """
+    from .loaders import META_SUFFIX, is_supported, list_documents
+
+    sources = [Path(corpus_dir), *map(Path, extra_dirs)]
+    key = hashlib.sha256("\n".join(str(p.resolve()) for p in sources).encode()).hexdigest()[:10]
+    target = Path(cache_dir) / f"mixed-{'+'.join(p.resolve().name for p in sources)}-{key}"
+    target.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, Path] = {}
+    for folder in sources:
+        for doc in list_documents(folder):
+            if doc.stem.lower() == "readme":
+                continue
+            for path in (doc, doc.with_name(doc.stem + META_SUFFIX)):
+                if path.is_file():
+                    if path.name in wanted:
+                        raise AssistantError(f"{path.name} is in two of the folders to mix; rename one")
+                    wanted[path.name] = path
+    for old in target.iterdir():
+        if old.is_file() and old.name not in wanted and (is_supported(old) or old.name.endswith(META_SUFFIX)):
+            old.unlink()
+    for name, path in wanted.items():
+        dest = target / name
+        if not dest.is_file() or dest.read_bytes() != path.read_bytes():
+            shutil.copyfile(path, dest)
+    return target
 
 
 def load_scorer(path: Path):

@@ -4,8 +4,9 @@ All three models (models.py) are linear in these features and fitted by
 `fitting/fit_models.py` on NorQuAD train; the features are computed the same way when
 fitting and when answering. Every feature is generic: scores from the two retrievers,
 how much of the question (weighted by how rare each word is) a clause, a sentence or a
-document covers, and whether a sentence holds the kind of thing the question asks for
-(a number, a date, a duration, a person, a place).
+document covers, whether a sentence holds the kind of thing the question asks for
+(a number, a date, a duration, a person, a place), and whether the clause's document is text
+*about* something (a press release, a news page; profile.py) rather than the thing itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ TYPED = ("number", "date", "duration", "person", "place")
 RANK_FEATURES = (
     "cos", "cos_gap", "scos", "scos_gap", "bm25", "cov", "cov_text", "doc_bm25", "doc_cov", "doc_cos_gap",
     "nb_cos_gap", "nb_bm25", "is_heading", "is_signature", "log_len", *(f"type_{t}" for t in TYPED),
+    "doc_about",
 )
 SENTENCE_FEATURES = (
     "scos", "scos_gap", "clause_prob", "clause_top", "scov", "scov_ctx", "log_len", "is_first", "novelty",

@@ -40,10 +40,11 @@ __all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VE
 
 FORMAT_VERSION = 3  # 2: sentence vectors; 3: word vectors
 READABLE_FORMATS = (2, 3)  # a format-2 index is read and its word vectors added on the next build
-# Documents are re-split and re-embedded when the code that cuts clauses or composes their
-# indexed text changes (split.py, types.py), or the model does.
+# Documents are re-read, re-split and re-embedded when the code that reads them (loaders.py: the
+# text and the title), cuts clauses or composes their indexed text changes (split.py, types.py),
+# or the model does.
 SPLITTER_VERSION = hashlib.sha256(
-    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("split.py", "types.py"))
+    b"".join(Path(__file__).with_name(n).read_bytes() for n in ("loaders.py", "split.py", "types.py"))
 ).hexdigest()[:12]
 MANIFEST = "manifest.json"
 ROLES = ("documents", "clauses", "vectors", "sentences", "words")

@@ -277,6 +277,8 @@ def read_metadata(path: Path) -> dict:
 def _title_from_text(text: str, stem: str) -> str:
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
+        if re.match(r"(?i)(kilde|source)\s*:\s*\S+$", line):  # a saved web page's address line
+            continue
         if line:
             return line[:120] if len(line) <= 120 else stem
     return stem

@@ -69,10 +69,13 @@ def candidates(searcher, qvec: np.ndarray, qt: QueryTerms, restrict_doc: str | N
     n = len(searcher.data.clauses)
     k = min(searcher.params.candidates, n)
     lex = searcher.lexical.scores(qt.flat)
+    if restrict_doc is not None and within is None and restrict_doc in searcher._doc_pos:
+        within = np.array([searcher._doc_pos[restrict_doc]])
     if within is not None:
         rows = np.flatnonzero(np.isin(searcher.clause_doc, within))
-    elif restrict_doc is not None and restrict_doc in searcher._doc_pos:
-        rows = np.flatnonzero(searcher.clause_doc == searcher._doc_pos[restrict_doc])
+        if len(rows) > 4 * k:  # many documents: the best of each retriever among their clauses
+            rows = np.unique(np.concatenate([rows[np.argsort(-(searcher.data.vectors[rows] @ qvec))[:k]],
+                                             rows[np.argsort(-lex[rows])[:k]]]))
     else:
         _, dids = searcher.dense.search(qvec, k + len(exclude))
         lex_top = np.argpartition(-lex, k - 1)[:k] if k < n else np.arange(n)
@@ -128,6 +131,7 @@ def clause_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ro
         X[i, 14] = math.log1p(len(c.text))
         if query.answer_type in TYPED:
             X[i, 15:20] = type_vector((c.leadin + " " + c.text) if c.leadin else c.text, query)
+    X[:, 20] = searcher.doc_about[docs]
     return X, cos
 
 

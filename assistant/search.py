@@ -31,6 +31,7 @@ from .dense import Dense as _Dense
 from .features import names_and_numbers, query_terms
 from .index import IndexData
 from .models import load_models
+from .profile import named_documents, profile_document
 from .query import Query, parse_query
 from .rank import abstain_features, answerability, choose_sentence, rank
 from .types import Clause, Hit
@@ -101,6 +102,7 @@ class SearchResult:
     lead: list[str] = field(default_factory=list)  # the answer sentence(s), quoted
     query: object = None  # the parsed Query
     lead_clause: Clause | None = None  # the clause the lead is quoted from
+    named: tuple[str, ...] = ()  # the documents the question names, which the search kept to
 
 
 class _Lexical:
@@ -227,6 +229,9 @@ class Searcher:
         self._sent_hi = np.searchsorted(spans[:, 0], np.arange(n), side="right") if n else np.zeros(0, np.int64)
         self._cache: dict[tuple[str, int], frozenset[str]] = {}
         self._word_vectors: np.ndarray | None = None  # float32 copy, made on the first English question
+        # which agreement: each document's kind, date and names (profile.py)
+        self.profiles = {d: profile_document(data.documents[d], self.analyzer) for d in doc_ids}
+        self.doc_about = np.array([self.profiles[d].about for d in doc_ids], dtype=np.float64)
 
     # -- cached term sets ----------------------------------------------------------------
     def _terms(self, kind: str, key: int, text) -> frozenset[str]:
@@ -287,10 +292,21 @@ class Searcher:
         return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)
 
     # -- search --------------------------------------------------------------------------
+    def scope(self, query: Query, docs=None) -> tuple[frozenset[str], frozenset[str]]:
+        """(the documents searched, the documents the question names): the chosen `docs` (all when
+        None), narrowed to the ones the question names when it names some of them."""
+        allowed = frozenset(self.doc_ids) if docs is None else frozenset(docs) & frozenset(self.doc_ids)
+        profiles = {d: self.profiles[d] for d in allowed}
+        named = named_documents(query.text, profiles, self.analyzer)
+        if not named and query.search_text != query.text:  # nynorsk: «Leve heile livet» is «Leve hele livet»
+            named = named_documents(query.search_text, profiles, self.analyzer)
+        return (named or allowed), named
+
     def search(self, question, top_k: int = 5, qvec: np.ndarray | None = None, restrict_doc: str | None = None,
-               context: bool = True, exclude=frozenset(), models=None) -> SearchResult:
+               context: bool = True, exclude=frozenset(), models=None, docs=None) -> SearchResult:
         """Rank clauses for `question` (text or a parsed Query); `restrict_doc` keeps one
-        document (a follow-up's context); `exclude` drops clause rows (used when fitting)."""
+        document (a follow-up's context); `docs` keeps the chosen documents, and of those the ones
+        the question names («kvalitetsavtalen»); `exclude` drops clause rows (used when fitting)."""
         query = question if isinstance(question, Query) else parse_query(question)
         models = models if models is not None else self.models
         if not len(self.data.clauses):
@@ -298,13 +314,19 @@ class Searcher:
         if qvec is None:
             qvec = self.embed_query(query.text)
         qt = query_terms(self, query)
-        ranked = rank(self, query, qvec, qt, models, restrict_doc, exclude)
+        within, named = None, frozenset()
+        if restrict_doc is None:
+            searched, named = self.scope(query, docs)
+            if len(searched) < len(self.doc_ids):
+                within = np.array(sorted(self._doc_pos[d] for d in searched), dtype=np.int64)
+        ranked = rank(self, query, qvec, qt, models, restrict_doc, exclude, within)
         chosen = choose_sentence(self, query, qvec, qt, ranked, models)
         answerable = answerability(models, query, abstain_features(self, query, qt, ranked, chosen))
         hits = self._hits(ranked, qt, qvec, top_k, context)
         lead, lead_clause = self._lead(chosen)
         share = float(ranked.X[0, 5]) if len(ranked.rows) else 0.0
-        return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause)
+        return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause,
+                            tuple(sorted(named)))
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool) -> list[Hit]:
         probs = ranked.probs

@@ -4,9 +4,12 @@
     python fitting/fit_models.py --limit 40 --out /tmp/m.json   # a quick refit on a slice
 
 Data: ../shared/eval/norquad-train (1,674 questions on 274 articles, none in a dev or test
-set). Each question is searched twice with the real search: over all the train articles, and
-over a small corpus of its own article and two others (the product's corpora are a few
-agreements, and scores scaled by the best candidate behave differently there).
+set). A quarter of the articles are turned into pages *about* the others (`about_corpus`: the
+way a press release restates an agreement and adds to it), so that the ranker learns what a
+page's kind is worth. Each question is searched twice with the real search: over the whole
+train corpus, and over a small corpus of its own document, the pages related to it and two
+others (the product's corpora are a few agreements and pages about them, and scores scaled by
+the best candidate behave differently there).
 - **ranker** (listwise softmax over the candidate clauses): the gold clause holds the answer's
   first character;
 - **sentence model** (listwise softmax over the sentences of the top clauses): the gold
@@ -75,6 +78,7 @@ EN_WORD_KEPT = 0.5  # an English word finds its Norwegian twin when it is a cogn
 ABSTAIN_DROP = {"en": ("top_score", "cos", "scos")}
 SMALL_OTHERS = 2  # a small training corpus: the question's own article and two others
 KEEP_ANSWERABLE = 0.97  # the product's bound: at most 3 % of answerable questions declined
+ABOUT_SHARE = 0.25  # of the train articles become material for pages about the others (about_corpus)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -157,9 +161,78 @@ def variant_terms(searcher, query: Query, variant: str, keep: float, rng):
     return query_terms(searcher, query, kept_words(lexical_words(searcher, query), keep, rng))
 
 
+def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Random, share: float = ABOUT_SHARE
+                 ) -> tuple[list[dict], dict[str, list[str]]]:
+    """The train articles plus pages *about* them, so that `doc_about` can be fitted.
+
+    A share of the articles becomes source material only: each such article S is left out, and
+    half of its sentences go into a page of kind «omtale» about another article P, with 40 % of
+    P's sentences (the way a press release restates an agreement and adds to it). The page takes
+    P's title. Questions on P keep P's clause as gold (the page's copy of it is not); questions on
+    S are answered by the page when it copied the answer's sentence, and left out otherwise.
+    Returns the questions with their gold moved, and each document's related documents.
+    """
+    from assistant.split import sentence_spans
+
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    names = sorted({q["doc"] for q in questions})
+    n_about = int(round(share * len(names))) if len(names) >= 4 else 0
+    order = names[:]
+    rng.shuffle(order)
+    sources, primaries = order[:n_about], order[n_about:]
+    moved: dict[str, tuple[str, list[tuple[int, int, int]]]] = {}  # source article -> (page, [(a, b, new a)])
+    related: dict[str, list[str]] = {}
+    for name in primaries:
+        shutil.copy(src / name, dest / name)
+    for i, s_name in enumerate(sources):
+        p_name = rng.choice(primaries)
+        p_text = (src / p_name).read_text(encoding="utf-8")
+        s_text = (src / s_name).read_text(encoding="utf-8")
+        title = p_text.split("\n", 1)[0].strip()
+        spans = [("p", a, b) for a, b in sentence_spans(p_text) if a > len(title) and rng.random() < 0.4]
+        spans += [("s", a, b) for a, b in sentence_spans(s_text) if a > len(s_text.split("\n", 1)[0])
+                  and rng.random() < 0.5]
+        rng.shuffle(spans)
+        body, pos, copied = [title, ""], len(title) + 2, []
+        for j in range(0, len(spans), 2):  # paragraphs of two sentences
+            para = []
+            for who, a, b in spans[j:j + 2]:
+                text = (p_text if who == "p" else s_text)[a:b].replace("\n", " ")
+                if who == "s":
+                    copied.append((a, b, pos))
+                para.append(text)
+                pos += len(text) + 1
+            body.append(" ".join(para))
+            body.append("")
+            pos += 1  # the blank line
+        page = f"omtale-{i:03d}-{Path(s_name).stem}.txt"
+        (dest / page).write_text("\n".join(body), encoding="utf-8")
+        (dest / (Path(page).stem + ".meta.json")).write_text(json.dumps({"title": title, "kind": "omtale"}), encoding="utf-8")
+        moved[s_name] = (page, copied)
+        related.setdefault(Path(p_name).stem, []).append(Path(page).stem)
+        related.setdefault(Path(page).stem, []).append(Path(p_name).stem)
+    out = []
+    pages: dict[str, str] = {}
+    for q in questions:
+        if q["doc"] not in moved:
+            out.append(q)
+            continue
+        page, copied = moved[q["doc"]]
+        for a, b, new in copied:
+            if a <= q["start"] and q["end"] <= b:
+                moved_q = {**q, "doc": page, "start": q["start"] - a + new, "end": q["end"] - a + new}
+                text = pages.setdefault(page, (dest / page).read_text(encoding="utf-8"))
+                assert text[moved_q["start"]:moved_q["end"]] == q["answer"].replace("\n", " "), moved_q
+                out.append(moved_q)
+                break
+    return out, related
+
+
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
-        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0) -> dict:
+        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, about_share: float = ABOUT_SHARE) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -176,11 +249,16 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         from assistant.embed import load_embedder
 
         embedder = load_embedder(DEFAULT_MODEL)
-    work = work_dir or (tmp or default_model_dir().parent / "fit")
-    train = Assistant(Config(corpus_dir=corpus, index_dir=Path(work) / "train-index", models_file="off"), embedder=embedder)
+    work = Path(work_dir or (tmp or default_model_dir().parent / "fit"))
+    asked = len(questions)
+    questions, related = about_corpus(corpus, questions, work / "about-corpus", random.Random(seed), about_share)
+    corpus = work / "about-corpus"
+    train = Assistant(Config(corpus_dir=corpus, index_dir=work / "train-about-index", models_file="off"), embedder=embedder)
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
     try:
-        report = {"questions": len(questions), "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
+        report = {"questions": asked, "questions_with_gold": len(questions),
+                  "about_pages": sum(1 for p in corpus.glob("omtale-*.txt")), "lexical_keep": lexical_keep,
+                  "ranker_features_dropped": list(drop),
                   "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives),
                   "abstain_lexical_keep": abstain_keep}
         log(f"indexing {corpus} and {seeds_dir}")
@@ -199,8 +277,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                 query = as_query(q["question"], variant)
                 qt = variant_terms(ts, query, variant, lexical_keep, rng)
                 own = ts._doc_pos.get(Path(q["doc"]).stem)
-                others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1)) if d != own][:SMALL_OTHERS]
-                for within in (None, np.array([own, *others])):
+                near = [ts._doc_pos[d] for d in related.get(Path(q["doc"]).stem, ()) if d in ts._doc_pos]
+                others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1 + len(near)))
+                          if d != own and d not in near][:SMALL_OTHERS]
+                for within in (None, np.array([own, *near, *others])):
                     rows, lex, lmax = candidates(ts, qv, qt, within=within)
                     x, cos = clause_features(ts, query, qv, qt, rows, lex, lmax)
                     samples.append((q, qv, query, qt, within, (rows, x, cos, lex, lmax)))
@@ -275,7 +355,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                        + (f" --drop {','.join(drop)}" if drop else "")
                        + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
                        + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else "")
-                       + (f" --abstain-keep {abstain_keep}" if abstain_keep < 1 else ""),
+                       + (f" --abstain-keep {abstain_keep}" if abstain_keep < 1 else "")
+                       + (f" --about-share {about_share}" if about_share != ABOUT_SHARE else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
             "embedding_model": embedder.name,
@@ -306,12 +387,16 @@ def main(argv=None) -> int:
     ap.add_argument("--drop", default="", help="comma-separated ranker features fixed at weight 0")
     ap.add_argument("--abstain-features", default="", help="comma-separated: the only abstention features used")
     ap.add_argument("--negatives", default="far,near", help="out-of-scope examples: far (the seeds), near (answer removed)")
+    ap.add_argument("--work", type=Path, help="folder for the fitting corpus and its indexes (default: the cache's fit/)")
+    ap.add_argument("--about-share", type=float, default=ABOUT_SHARE,
+                    help="share of the train articles turned into pages about the others (about_corpus)")
     ap.add_argument("--abstain-keep", type=float, default=1.0,
                     help="keep each question word with this probability when fitting the abstention model")
     a = ap.parse_args(argv)
     fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
-        negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep)
+        negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, about_share=a.about_share,
+        work_dir=a.work)
     return 0
 
 

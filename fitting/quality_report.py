@@ -10,7 +10,6 @@ own 353 articles. Indexes are kept in the cache (ASSISTANT_CACHE) between runs.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,14 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Config  # noqa: E402
 from assistant.e5convert import default_model_dir  # noqa: E402
-from assistant.evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run  # noqa: E402
+from assistant.evaluate import (  # noqa: E402
+    format_report,
+    load_scorer,
+    mixed_corpus,
+    read_questions,
+    score_by_slice,
+    timed_run,
+)
 
 EVAL = ROOT.parent / "shared" / "eval"
 
@@ -35,29 +41,47 @@ def run_set(title: str, slug: str, questions_file: Path, corpus: Path, scorer, e
     return format_report(metrics, f"{title} — {len(questions)} questions, {seconds:.1f} s"), metrics
 
 
+NOTES_HEADING = "## What each lever added"
+
+
+def growth_table(two: dict, four: dict) -> str:
+    """seed-dev on the two seeds and on the seeds plus the two related pages, side by side."""
+    rows = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("answer_hit", "answer_hit"),
+            ("declined: out of scope", "abstain_unanswerable"), ("declined: answerable", "abstain_answerable")]
+    lines = ["### As the corpus grows: seed-dev on 2 documents and on 4", "",
+             "| | 2 seeds | + 2 related pages | change |", "|---|---|---|---|"]
+    for label, key in rows:
+        lines.append(f"| {label} | {two[key]:.3f} | {four[key]:.3f} | {four[key] - two[key]:+.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", type=Path, default=EVAL)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "quality.md")
     a = ap.parse_args(argv)
     scorer = load_scorer(a.eval / "score_retrieval.py")
-    mixed = default_model_dir().parent / "eval" / "seeds-plus-extra-corpus"
-    shutil.rmtree(mixed, ignore_errors=True)
-    shutil.copytree(ROOT / "corpus", mixed)
-    for p in (a.eval / "extra-docs-dev").glob("*.txt"):
-        shutil.copy(p, mixed / p.name)
+    # the same mixed corpus as `assistant eval seed-dev --with extra-docs-dev`
+    mixed = mixed_corpus(ROOT / "corpus", [a.eval / "extra-docs-dev"], default_model_dir().parent / "eval")
     from assistant.e5convert import DEFAULT_MODEL
     from assistant.embed import load_embedder
 
     embedder = load_embedder(DEFAULT_MODEL)
-    sections = []
+    sections, figures = [], {}
     for title, slug, qfile, corpus in (
             ("seed-dev", "seed-dev", a.eval / "seed-dev" / "questions.jsonl", ROOT / "corpus"),
             ("seed-dev, corpus: seeds + extra-docs-dev", "seeds-plus-extra", a.eval / "seed-dev" / "questions.jsonl", mixed),
             ("norquad-dev", "norquad-dev", a.eval / "norquad-dev" / "questions.jsonl", a.eval / "norquad-dev" / "corpus")):
-        text, _ = run_set(title, slug, qfile, corpus, scorer, embedder)
+        text, metrics = run_set(title, slug, qfile, corpus, scorer, embedder)
         sections.append(text)
+        figures[slug] = metrics["all"]
         print(text)
+    sections.insert(0, growth_table(figures["seed-dev"], figures["seeds-plus-extra"]))
+    notes = ""
+    if a.out.is_file():  # the hand-written notes at the end (from NOTES_HEADING on) are kept
+        old = a.out.read_text(encoding="utf-8")
+        if NOTES_HEADING in old:
+            notes = "\n" + old[old.index(NOTES_HEADING):]
     header = (
         "# Retrieval and answer quality\n\n"
         f"Made by `python fitting/quality_report.py` on {time.strftime('%Y-%m-%d')} with the default model and "
@@ -66,7 +90,7 @@ def main(argv=None) -> int:
         "counts the first answer shown (the quoted lead, ≤ 400 characters) holding it; declined is the share of "
         "questions answered with «Avtalene sier ikke noe om dette».\n\n"
     )
-    a.out.write_text(header + "\n".join(sections), encoding="utf-8")
+    a.out.write_text(header + "\n".join(sections) + notes, encoding="utf-8")
     print(f"wrote {a.out}")
     return 0
 

@@ -80,6 +80,8 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
         for m in table.values():
             assert len(m["features"]) == len(m["mean"]) == len(m["scale"]) == len(m["weights"])
     assert doc["report"]["questions"] == 25
+    assert doc["report"]["about_pages"] >= 1 and doc["report"]["questions_with_gold"] < 25  # about_corpus ran
+    assert "doc_about" in doc["models"]["ranker"]["nb"]["features"]
     models = parse_models(doc)
     assert models.pick("ranker", "en") is models.ranker["en"]
     assistant = Assistant(Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", models_file=out),

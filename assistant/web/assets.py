@@ -15,6 +15,8 @@ CSS = """
 .answer .lead { margin: 0 0 .8rem 0; padding: .5rem .8rem; border-left: 4px solid var(--color-accent);
   background: var(--background-fill-secondary); border-radius: 4px; font-size: 1.02rem; }
 .answer .lead p { margin: .15rem 0; }
+.answer .group-title { margin: .4rem 0 .2rem 0; font-size: .92rem; }
+.answer .group-title .show-doc { margin-left: .4rem; }
 .answer.no-answer .answer-label.none { font-size: 1.05rem; }
 .answer .note { font-size: .85rem; color: var(--body-text-color-subdued); margin: 0 0 .5rem 0; }
 .answer .sources-label { font-weight: 600; margin: .6rem 0 .3rem 0; }

@@ -114,6 +114,23 @@ class DocumentHandlers:
         return (render_documents(docs), render_summary(docs), cards,
                 gr.update(choices=choices, value=None), targets)
 
+    def scope_choices(self, current=None):
+        """The «Søk i» choices: each kind of document, then each document (newest first)."""
+        docs = self.documents()
+        kinds = sorted({d["kind"] for d in docs if d.get("kind")})
+        choices = [(f"Alle av typen «{k}»", f"kind:{k}") for k in kinds]
+        choices += [(f"{d['title']}" + (f" ({d['date']})" if d.get("date") else ""), f"doc:{d['doc_id']}")
+                    for d in docs]
+        valid = {v for _, v in choices}
+        kept = [v for v in (current or []) if v in valid]
+        return gr.update(choices=choices, value=kept)
+
+    def search_only(self, doc_id):
+        """«Søk bare i dette dokumentet»: the chat's scope becomes this document, and the chat tab opens."""
+        if not doc_id:
+            return gr.skip(), gr.skip()
+        return gr.update(value=[f"doc:{doc_id}"]), gr.Tabs(selected="chat-tab")
+
     # -- changing the corpus ----------------------------------------------------------------
     def upload(self, file, progress=gr.Progress()) -> dict:
         """Add an uploaded file; a dict with ok, message, document and documents."""

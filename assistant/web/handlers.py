@@ -51,6 +51,25 @@ def _text(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
+def _scope(scope) -> tuple[list[str] | None, list[str] | None]:
+    """The «Søk i» choices as (documents, kinds); (None, None) searches everything."""
+    values = [v for v in (scope or []) if isinstance(v, str)]
+    docs = [v[4:] for v in values if v.startswith("doc:")]
+    kinds = [v[5:] for v in values if v.startswith("kind:")]
+    return docs or None, kinds or None
+
+
+def _names(value) -> list[str] | None:
+    """A list of names from an API argument: a list of strings, or one comma-separated string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise gr.Error("docs and kinds must be lists of names", print_exception=False)
+    return [v.strip() for v in value if v.strip()] or None
+
+
 def plain_chat(chat) -> list[dict]:
     return [{"role": m.get("role"), "content": _text(m)} for m in (chat or []) if isinstance(m, dict)
             and m.get("role") in ("user", "assistant")]
@@ -65,9 +84,10 @@ class Handlers(DocumentHandlers):
         self.export_dir = Path(export_dir or tempfile.mkdtemp(prefix="avtaleassistenten-"))
 
     # -- chat -------------------------------------------------------------------------------
-    def ask(self, question, chat, questions, targets, last_answer, answers=None):
+    def ask(self, question, chat, questions, targets, last_answer, answers=None, scope=None):
         """Returns chat, question box, questions, targets, last answer, export text, export file,
-        feedback status, answers."""
+        feedback status, answers. `scope` holds the «Søk i» choices («doc:ID», «kind:KIND»)."""
+        docs, kinds = _scope(scope)
         chat, questions, targets = plain_chat(chat), list(questions or []), list(targets or [])
         answers = list(answers or [])
         text = question if isinstance(question, str) else ""
@@ -85,7 +105,7 @@ class Handlers(DocumentHandlers):
                 if reply is not None:
                     body, new_targets, data, export = reply
                     return self._answered(chat, questions, targets, answers, text, body, new_targets, data, export)
-            answer = self.assistant.ask(text, history=questions)
+            answer = self.assistant.ask(text, history=questions, docs=docs, kinds=kinds)
         except QuestionError as exc:
             return refuse(question_error_text(exc), bool(text.strip()))
         except AssistantError as exc:
@@ -110,13 +130,14 @@ class Handlers(DocumentHandlers):
         docs = [d["doc_id"] for d in self.assistant.documents()]
         if not docs:
             return None
-        asked = set(self.analyzer.terms(text)) - set(self.analyzer.terms(
-            "hva kva what er is handler handlar går ut på about denne dette den this the avtalen avtala agreement om"))
-        if len(docs) > 1 and asked:  # the question names a document: by its title, else the best match
-            docs = self._named(asked, docs) or [h.clause.doc_id for h in self.assistant.retrieve(text, top_k=1).hits] or docs
+        named = self.assistant.named_documents(text)
+        if len(docs) > 1 and named:  # the question names a document («kvalitetsavtalen»): profile.py
+            docs = [d for d in docs if d in named]
         elif len(docs) > 1 and last_answer and (last_answer.get("clauses") or []):
             previous = Path(str(last_answer["clauses"][0].get("doc", ""))).stem
             docs = [previous] if previous in docs else docs
+        elif len(docs) > 1:  # «Hva er denne avtalen?» with several loaded: the agreements, newest first
+            docs = self.assistant.agreements() or docs
         cards, targets, clauses, texts = [], [], [], []
         for doc_id in docs[:MAX_OVERVIEW_DOCS]:
             doc = self.assistant.document(doc_id)
@@ -132,17 +153,6 @@ class Handlers(DocumentHandlers):
         data = {"question": question, "answer_id": uuid.uuid4().hex, "answered": True, "language": "nb",
                 "kind": "facts", "lead": [], "clauses": clauses}
         return render_facts_reply(cards, number, question), targets, data, "\n".join(texts)
-
-    def _named(self, asked: set[str], docs: list[str]) -> list[str]:
-        """The documents whose title shares the most of `asked` (a compound counts: «kvalitetsavtalen»)."""
-        def shared(doc_id: str) -> int:
-            doc = self.assistant.document(doc_id)
-            title = set(self.analyzer.terms(f"{doc.title} {doc_id.replace('-', ' ')}"))
-            return sum(1 for t in asked if any(t == w or (len(w) >= 4 and t.startswith(w)) for w in title))
-
-        scores = {d: shared(d) for d in docs}
-        best = max(scores.values(), default=0)
-        return [d for d in docs if scores[d] == best] if best else []
 
     def _export_file(self, text: str) -> str | None:
         try:
@@ -226,10 +236,13 @@ class Handlers(DocumentHandlers):
         return "Takk! Tilbakemeldingen er lagret.", ""
 
     # -- API (gradio_client) ----------------------------------------------------------------
-    def api_ask(self, question: str, history: list[str] | None = None) -> dict:
+    def api_ask(self, question: str, history: list[str] | None = None, docs: list[str] | None = None,
+                kinds: list[str] | None = None) -> dict:
+        """`docs` (document ids or file names) and `kinds` («avtale», «pressemelding») limit the search."""
         try:
             self.assistant.sync()
-            answer = self.assistant.ask(question, history=[h for h in (history or []) if isinstance(h, str)])
+            answer = self.assistant.ask(question, history=[h for h in (history or []) if isinstance(h, str)],
+                                        docs=_names(docs), kinds=_names(kinds))
         except QuestionError as exc:
             raise gr.Error(question_error_text(exc), print_exception=False) from None
         except AssistantError as exc:

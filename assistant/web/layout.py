@@ -122,6 +122,9 @@ def build_app(assistant) -> gr.Blocks:
                                 min_width=160,
                             )
                             ask_btn = gr.Button("Spør", variant="primary", scale=1, min_width=70, elem_id="ask-btn")
+                        scope = gr.Dropdown(choices=[], value=[], multiselect=True, label="Søk i",
+                                            info="Tomt: alle dokumenter. Velg dokumenter eller typer for å søke bare i dem.",
+                                            elem_id="scope", allow_custom_value=False)
                         gr.Markdown("**Eksempler** – klikk for å spørre:", elem_id="examples-label")
                         with gr.Row(elem_id="examples"):
                             example_btns = [gr.Button(q, size="sm", elem_classes=["example-q"]) for q in EXAMPLES]
@@ -154,6 +157,7 @@ def build_app(assistant) -> gr.Blocks:
                     refresh_btn = gr.Button("Oppdater", size="sm", elem_id="refresh-btn", min_width=110)
                     remove_doc = gr.Dropdown(choices=[], label="Dokument", show_label=False, elem_id="remove-doc",
                                              scale=3, min_width=200, allow_custom_value=False)
+                    only_btn = gr.Button("Søk bare i dette", size="sm", elem_id="search-only-btn", min_width=140)
                     remove_btn = gr.Button("Fjern dokumentet …", size="sm", elem_id="remove-btn", min_width=140)
                 with gr.Group(visible=False, elem_id="remove-confirm") as confirm:
                     confirm_text = gr.HTML("", elem_id="remove-question")
@@ -194,12 +198,12 @@ def build_app(assistant) -> gr.Blocks:
 
         ask_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, answers,
                        conversation]
-        ask_inputs = [question, chat, questions, targets, last_answer, answers]
+        ask_inputs = [question, chat, questions, targets, last_answer, answers, scope]
         for event in (question.submit, ask_btn.click):
             event(ask, ask_inputs, ask_outputs, **_PRIVATE).then(None, js=SCROLL_CHAT_JS, **_PRIVATE)
         for btn, text in zip(example_btns, EXAMPLES):
-            btn.click(lambda c, q, t, la, a, text=text: ask(text, c, q, t, la, a),
-                      [chat, questions, targets, last_answer, answers], ask_outputs, **_PRIVATE).then(
+            btn.click(lambda c, q, t, la, a, sc, text=text: ask(text, c, q, t, la, a, sc),
+                      [chat, questions, targets, last_answer, answers, scope], ask_outputs, **_PRIVATE).then(
                 None, js=SCROLL_CHAT_JS, **_PRIVATE)
         clear_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, doc_view,
                          answers, conversation]
@@ -221,20 +225,21 @@ def build_app(assistant) -> gr.Blocks:
         upload_file.upload(h.upload, [upload_file], [upload_result], api_name="upload",
                            show_progress_on=[upload_status]).then(
             h.after_upload, [upload_result], [upload_status, overview, summary, upload_file], **_PRIVATE
-        ).then(h.overview, None, overview_outputs, **_PRIVATE)
+        ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
         refresh_btn.click(h.refresh, None, [change_result], show_progress_on=[corpus_status], **_PRIVATE).then(
             h.after_change, [change_result], [corpus_status, confirm], **_PRIVATE
-        ).then(h.overview, None, overview_outputs, **_PRIVATE)
+        ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
         remove_btn.click(h.confirm_remove, [remove_doc], [confirm, confirm_text], **_PRIVATE)
         no_btn.click(lambda: gr.update(visible=False), None, [confirm], **_PRIVATE)
         yes_btn.click(h.remove, [remove_doc], [change_result], show_progress_on=[corpus_status], **_PRIVATE).then(
             h.after_change, [change_result], [corpus_status, confirm], **_PRIVATE
-        ).then(h.overview, None, overview_outputs, **_PRIVATE)
+        ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
 
         then_save(demo.load(h.start, [conversation], [chat, questions, targets, last_answer, answers, doc_view,
                                                        export_text, export_file], **_PRIVATE)).then(
             None, js=FORGET_QUERY_JS, **_PRIVATE).then(None, js=SCROLL_JS, **_PRIVATE)
-        demo.load(h.overview, None, overview_outputs, **_PRIVATE)
+        demo.load(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
+        only_btn.click(h.search_only, [remove_doc], [scope, tabs], **_PRIVATE)
         demo.load(None, None, [compact], js=COMPACT_STORED_JS, **_PRIVATE)
 
     return demo

@@ -220,7 +220,22 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
     parts = [f"<div class='answer{'' if answer.answered else ' no-answer'}' lang='{_e(answer.language)}'>"]
     if answer.follow_up:
         parts.append(f"<p class='note'>{_e(ct['follow_up'])}</p>")
-    if answer.answered:
+    parts.extend(f"<p class='note'>{_e(n)}</p>" for n in answer.notes)
+    targets: list[list] = []
+    if answer.answered and answer.groups:  # several agreements answer: one quote each, newest first
+        parts.append(f"<p class='answer-label'>{_e(t['grouped'])}</p>")
+        for g in answer.groups:
+            terms = _terms_for(answer, analyzer, g.hit)
+            c = g.hit.clause
+            ref = first_ref + len(targets)
+            targets.append([c.doc_id, c.start, c.end, c.ordinal])
+            parts.append(f"<div class='group'><p class='group-title'><b>{_e(g.title)}</b>"
+                         + (f" · {_e(g.date)}" if g.date else "")
+                         + f" <button type='button' class='show-doc ref-{int(ref)}'>{_e(ct['show'])}</button></p>"
+                         + "<blockquote class='lead'>"
+                         + "".join(f"<p>«{highlight(s, terms, analyzer)}»</p>" for s in g.lead)
+                         + "</blockquote></div>")
+    elif answer.answered:
         terms = _terms_for(answer, analyzer, answer.hits[0] if answer.hits else None)
         parts.append(f"<p class='answer-label'>{_e(t['answer'])}</p><blockquote class='lead'>")
         parts.extend(f"<p>«{highlight(s, terms, analyzer)}»</p>" for s in answer.lead)
@@ -229,8 +244,8 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
         parts.append(f"<p class='answer-label none'><b>{_e(t['no_answer'])}</b></p>")
         if answer.hits:
             parts.append(f"<p class='note'>{_e(t['related'])}</p>")
-    targets: list[list] = []
     cards = []
+    first_card = first_ref + len(targets)
     for n, hit in enumerate(answer.hits, 1):
         doc = answer.documents[hit.clause.doc_id]
         ref = first_ref + len(targets)
@@ -247,7 +262,7 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
     if number is not None:
         if answer.hits:
             hit = answer.hits[0]
-            parts.append(render_source_line(hit, answer.documents[hit.clause.doc_id], answer, first_ref))
+            parts.append(render_source_line(hit, answer.documents[hit.clause.doc_id], answer, first_card))
         parts.append(render_tools(number, share_query(q=answer.question), answer.language))
     parts.append("</div>")
     return "".join(parts), targets
