@@ -204,7 +204,7 @@ class Searcher:
         titles = {d: doc.title for d, doc in data.documents.items()}
         self.titles = titles
         self.texts = lexical_store.IndexedTexts(data.clauses, titles)  # computed when read (~2.5 s at 100k)
-        self.dense = _Dense(data.vectors)
+        self.dense = _Dense(data.vectors, (getattr(data, "checksums", None) or {}).get("vectors"))
         doc_ids = sorted({c.doc_id for c in data.clauses})
         self.doc_ids = doc_ids
         self._doc_pos = {d: i for i, d in enumerate(doc_ids)}
