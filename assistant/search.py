@@ -57,7 +57,7 @@ _EN_KEEP = {"by", "man", "so", "sin", "a"}  # English stop words that are Norweg
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.tokenization import STOPWORDS_EN, STOPWORDS_NORWEGIAN
+    STOPWORDS_EN, STOPWORDS_NORWEGIAN = lexical_store.bm25s_stopwords()  # without importing bm25s
 
     return frozenset(STOPWORDS_NORWEGIAN) | _EXTRA_STOP | ((frozenset(STOPWORDS_EN) | _EN_STOP) - _EN_KEEP)
 
