@@ -26,10 +26,10 @@ import hashlib
 import importlib.util
 import inspect
 import json
-import sys
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
