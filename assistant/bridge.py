@@ -55,5 +55,5 @@ def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.nda
     if not words or not len(vocab):
         return []
     q = np.asarray(embedder.embed_queries(words), dtype=np.float32)
-    sims = q @ vectors.astype(np.float32).T
+    sims = q @ vectors.astype(np.float32, copy=False).T  # the searcher passes a float32 copy: not copied again
     return [str(vocab[j]) for j in sims.argmax(axis=1)]

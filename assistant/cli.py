@@ -58,7 +58,7 @@ def cmd_ask(args) -> int:
     from .answer import format_answer_text
     from .core import Assistant
 
-    assistant = Assistant(_config(args))
+    assistant = Assistant(_config(args), warm_translator=False)  # one question: translated only if nynorsk
     answer = assistant.ask(" ".join(args.question), docs=args.doc or None, kinds=args.kind or None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))

@@ -5,17 +5,23 @@
       documents-<gen>.jsonl    one line per document: metadata and extracted text
       clauses-<gen>.jsonl      one line per clause, in vector order
       vectors-<gen>.faiss      FAISS flat inner-product index of the clause vectors
-      sentences-<gen>.npz      every clause's sentences: (clause row, start, end) and a vector each
-                               (a one-sentence clause reuses its clause vector)
+      sentences-<gen>.npy      every clause's sentences: (clause row, start, end), int64
+      sentence_vectors-<gen>.npy  a vector per sentence, float32 (a one-sentence clause reuses
+                               its clause vector); both memory-mapped when read
       words-<gen>.npz          the corpus's words and their vectors (English questions, bridge.py)
 
 A build writes a new generation of files, then replaces manifest.json atomically (it is
 written last), then removes the old generation: a crash at any point leaves a complete
-index. Loading checks every file against the manifest's SHA-256. No pickle anywhere.
+index. Loading checks every file against the manifest's SHA-256 (in threads, while the files
+are parsed; a mismatch is reported before any parse error). No pickle anywhere.
+
+Format 3 kept the sentences in one .npz (read whole and copied: ~2 s at 100k clauses); it is
+still read, and the next build rewrites it as format 4.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -24,6 +30,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +46,8 @@ from .vectors import clause_sentences, embed_in_batches, sentence_vectors
 
 __all__ = ["BuildReport", "IndexData", "build_index", "load_index", "SPLITTER_VERSION"]
 
-FORMAT_VERSION = 3  # 2: sentence vectors; 3: word vectors
-READABLE_FORMATS = (2, 3)  # a format-2 index is read and its word vectors added on the next build
+FORMAT_VERSION = 4  # 2: sentence vectors; 3: word vectors; 4: sentences as .npy, memory-mapped
+READABLE_FORMATS = (2, 3, 4)  # an older index is read and rewritten (word vectors added) on the next build
 # Documents are re-read, re-split and re-embedded when the code that reads them (loaders.py: the
 # text and the title), cuts clauses or composes their indexed text changes (split.py, types.py),
 # or the model does.
@@ -47,7 +55,12 @@ SPLITTER_VERSION = hashlib.sha256(
     b"".join(Path(__file__).with_name(n).read_bytes() for n in ("loaders.py", "split.py", "types.py"))
 ).hexdigest()[:12]
 MANIFEST = "manifest.json"
-ROLES = ("documents", "clauses", "vectors", "sentences", "words")
+ROLES = ("documents", "clauses", "vectors", "sentences", "sentence_vectors", "words")
+
+
+def _roles(fmt: int) -> tuple[str, ...]:
+    """The files an index of format `fmt` has (format 3 keeps the sentence vectors in sentences-*.npz)."""
+    return tuple(r for r in ROLES if not (r == "sentence_vectors" and fmt < 4) and not (r == "words" and fmt < 3))
 
 
 @dataclass
@@ -154,6 +167,11 @@ def _write_npz(path: Path, **arrays) -> None:
         np.savez(f, **arrays)
 
 
+def _write_npy(path: Path, array: np.ndarray, dtype) -> None:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+
+
 def _read_vectors(path: Path) -> np.ndarray:
     import faiss
 
@@ -199,33 +217,85 @@ def load_index(index_dir: Path, model: str | None = None) -> IndexData:
             f"the index in {index_dir} was built with model {manifest.get('model')!r}, not {model!r}"
         )
     files = manifest.get("files", {})
-    for role in ROLES:
-        if role == "words" and manifest["format"] == 2:
-            continue
+    paths = {}
+    for role in _roles(manifest["format"]):
         name = files.get(role, {}).get("name", "")
         path = index_dir / name
         if not name or not path.is_file():
             raise IndexError_(f"the index file {name or role} is missing from {index_dir}")
-        if _sha256(path) != files[role].get("sha256"):
-            raise IndexError_(f"the index file {name} is damaged (checksum mismatch)")
-    try:
-        docs = [Document(**d) for d in _read_jsonl(index_dir / files["documents"]["name"])]
-        clauses = [Clause.from_json(d) for d in _read_jsonl(index_dir / files["clauses"]["name"])]
-        vectors = _read_vectors(index_dir / files["vectors"]["name"])
-        with np.load(index_dir / files["sentences"]["name"], allow_pickle=False) as z:
-            spans, svecs = z["spans"].astype(np.int64), z["vectors"].astype(np.float32)
-        words = wvecs = None
-        if "words" in files:
-            with np.load(index_dir / files["words"]["name"], allow_pickle=False) as z:
-                words, wvecs = z["words"], z["vectors"]
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise IndexError_(f"the index in {index_dir} is unreadable ({type(exc).__name__})") from None
+        paths[role] = path
+    # the checksums are computed in threads (hashlib lets go of the GIL) while the files are parsed
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="index-sha256") as pool:
+        digests = {role: pool.submit(_sha256, path) for role, path in paths.items()}
+        try:
+            with _gc_paused():
+                parsed, failed = _read_files(paths), None
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            parsed, failed = None, exc
+        for role, digest in digests.items():
+            if digest.result() != files[role].get("sha256"):
+                raise IndexError_(f"the index file {paths[role].name} is damaged (checksum mismatch)")
+    if failed is not None:
+        raise IndexError_(f"the index in {index_dir} is unreadable ({type(failed).__name__})") from None
+    docs, clauses, vectors, spans, svecs, words, wvecs = parsed
     if (len(clauses) != len(vectors) or (len(vectors) and vectors.shape[1] != manifest.get("dim"))
-            or len(spans) != len(svecs) or (len(spans) and (spans[:, 0].max() >= len(clauses) or spans[:, 0].min() < 0))):
+            or spans.ndim != 2 or spans.shape[1] != 3 or len(spans) != len(svecs)
+            or (len(spans) and (spans[:, 0].max() >= len(clauses) or spans[:, 0].min() < 0))):
         raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
     return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors,
                      sentences=spans, sentence_vectors=svecs, words=words, word_vectors=wvecs, index_dir=index_dir,
                      checksums={role: files[role]["sha256"] for role in ("documents", "clauses", "vectors")})
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while ~10 objects a clause are made (they hold no cycles):
+    its passes over the growing heap cost ~0.4 s of a 100k-clause load."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _read_files(paths: dict[str, Path]):
+    docs = [Document(**d) for d in _read_jsonl(paths["documents"])]
+    clauses = [_clause(d) for d in _read_jsonl(paths["clauses"])]
+    vectors = _read_vectors(paths["vectors"])
+    if "sentence_vectors" in paths:  # format 4: memory-mapped, only the rows a search reads become resident
+        spans = _read_npy(paths["sentences"], np.int64)
+        svecs = _read_npy(paths["sentence_vectors"], np.float32)
+    else:
+        with np.load(paths["sentences"], allow_pickle=False) as z:
+            spans, svecs = z["spans"].astype(np.int64), z["vectors"].astype(np.float32)
+    words = wvecs = None
+    if "words" in paths:
+        with np.load(paths["words"], allow_pickle=False) as z:
+            words, wvecs = z["words"], z["vectors"]
+    return docs, clauses, vectors, spans, svecs, words, wvecs
+
+
+_CLAUSE_FIELDS = set(Clause.__dataclass_fields__)
+
+
+def _clause(d: dict) -> Clause:
+    """`Clause.from_json`, with the fields set directly when the row is as `to_json` wrote it: the
+    frozen __init__ costs ~40 % more (0.2 s of a 100k-clause start). Here rather than in types.py,
+    whose source is part of SPLITTER_VERSION (a change there re-embeds every index)."""
+    if d.keys() == _CLAUSE_FIELDS and d["clause_id"] and isinstance(d["headings"], list):
+        c = object.__new__(Clause)
+        c.__dict__.update(d, headings=tuple(d["headings"]))
+        return c
+    return Clause.from_json(d)
+
+
+def _read_npy(path: Path, dtype) -> np.ndarray:
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if array.dtype != dtype or array.ndim != 2:
+        raise ValueError(f"{path.name} holds {array.dtype} of {array.ndim} dimensions")
+    return np.asarray(array)  # a plain (read-only) ndarray over the map
 
 
 def _doc_key(doc_sha: str) -> str:
@@ -261,10 +331,11 @@ def build_index(
     if old is not None and old.model != embedder.name:
         report.rebuilt_because = f"the index was built with model {old.model!r}, not {embedder.name!r}"
         old = None
-    old_keys = {}
+    old_keys, old_format = {}, FORMAT_VERSION
     if old is not None:
         manifest = read_manifest_safely(index_dir) or {}
         old_keys = {k: v.get("key") for k, v in manifest.get("documents", {}).items()}
+        old_format = manifest.get("format", FORMAT_VERSION)
     old_rows: dict[str, list[int]] = {}
     if old is not None:
         for row, c in enumerate(old.clauses):
@@ -333,7 +404,8 @@ def build_index(
                      sentence_vectors=svecs, words=words, word_vectors=wvecs, index_dir=index_dir)
     report.total_clauses = len(clauses)
     data.checksums = old.checksums if old is not None else None
-    if report.changed or old is None or report.rebuilt_because or (clauses and not len(old.words)):
+    if (report.changed or old is None or report.rebuilt_because or (clauses and not len(old.words))
+            or old_format != FORMAT_VERSION):  # an older format is rewritten in place (nothing re-embedded)
         say("writing index", 0.95)
         try:
             data.checksums = _write_generation(index_dir, data, keys)
@@ -359,7 +431,8 @@ def _write_generation(index_dir: Path, data: IndexData, keys: dict[str, str]) ->
         "documents": f"documents-{gen}.jsonl",
         "clauses": f"clauses-{gen}.jsonl",
         "vectors": f"vectors-{gen}.faiss",
-        "sentences": f"sentences-{gen}.npz",
+        "sentences": f"sentences-{gen}.npy",
+        "sentence_vectors": f"sentence_vectors-{gen}.npy",
         "words": f"words-{gen}.npz",
     }
     try:
@@ -389,7 +462,9 @@ def _write_files(index_dir: Path, data: IndexData, keys: dict[str, str], names: 
     _write_atomic(index_dir / names["documents"], lambda p: _write_jsonl(p, docs_rows))
     _write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
     _write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data.vectors))
-    _write_atomic(index_dir / names["sentences"], lambda p: _write_npz(p, spans=data.sentences, vectors=data.sentence_vectors))
+    _write_atomic(index_dir / names["sentences"], lambda p: _write_npy(p, data.sentences.reshape(-1, 3), np.int64))
+    _write_atomic(index_dir / names["sentence_vectors"],
+                  lambda p: _write_npy(p, data.sentence_vectors.reshape(len(data.sentences), data.dim), np.float32))
     _write_atomic(index_dir / names["words"], lambda p: _write_npz(p, words=data.words, vectors=data.word_vectors))
     counts = Counter(c.doc_id for c in data.clauses)
     manifest = {

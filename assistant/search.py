@@ -58,7 +58,7 @@ _EN_KEEP = {"by", "man", "so", "sin", "a"}  # English stop words that are Norweg
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.tokenization import STOPWORDS_EN, STOPWORDS_NORWEGIAN
+    STOPWORDS_EN, STOPWORDS_NORWEGIAN = lexical_store.bm25s_stopwords()  # without importing bm25s
 
     return frozenset(STOPWORDS_NORWEGIAN) | _EXTRA_STOP | ((frozenset(STOPWORDS_EN) | _EN_STOP) - _EN_KEEP)
 
@@ -206,7 +206,7 @@ class Searcher:
         titles = {d: doc.title for d, doc in data.documents.items()}
         self.titles = titles
         self.texts = lexical_store.IndexedTexts(data.clauses, titles)  # computed when read (~2.5 s at 100k)
-        self.dense = _Dense(data.vectors)
+        self.dense = _Dense(data.vectors, (getattr(data, "checksums", None) or {}).get("vectors"))
         doc_ids = sorted({c.doc_id for c in data.clauses})
         self.doc_ids = doc_ids
         self._doc_pos = {d: i for i, d in enumerate(doc_ids)}

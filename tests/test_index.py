@@ -106,3 +106,33 @@ def test_copy_of_index_folder_loads_elsewhere(corpus_dir, tmp_path, fake_embedde
     build_index(corpus_dir, tmp_path / "idx", fake_embedder)
     shutil.copytree(tmp_path / "idx", tmp_path / "copy")
     assert len(load_index(tmp_path / "copy").clauses) > 0
+
+
+def test_format_3_index_is_read_and_rewritten_as_format_4(corpus_dir, tmp_path, fake_embedder):
+    """Format 3 kept the sentences in one .npz; it is still read, and the next build writes format 4
+    (memory-mapped .npy) without embedding anything."""
+    from assistant.index import _manifest_checksum, _sha256
+
+    idx = tmp_path / "idx"
+    data, _ = build_index(corpus_dir, idx, fake_embedder)
+    manifest = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
+    files = manifest["files"]
+    npz = idx / files["sentences"]["name"].replace(".npy", ".npz")
+    np.savez(npz, spans=data.sentences, vectors=data.sentence_vectors)
+    for role in ("sentences", "sentence_vectors"):
+        (idx / files.pop(role)["name"]).unlink()
+    files["sentences"] = {"name": npz.name, "sha256": _sha256(npz)}
+    manifest["format"] = 3
+    manifest["checksum"] = _manifest_checksum(manifest)
+    (idx / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    old = load_index(idx)
+    assert np.array_equal(old.sentences, data.sentences) and np.array_equal(old.sentence_vectors, data.sentence_vectors)
+    new, report = build_index(corpus_dir, idx, fake_embedder)
+    assert report.embedded_clauses == 0 and report.embedded_sentences == 0
+    manifest = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["format"] == 4 and manifest["files"]["sentence_vectors"]["name"].endswith(".npy")
+    assert not list(idx.glob("*.npz"))[1:]  # only the words file is an .npz
+    again = load_index(idx)
+    assert np.array_equal(again.sentence_vectors, data.sentence_vectors)
+    assert not again.sentence_vectors.flags.writeable  # memory-mapped, read-only

@@ -77,3 +77,28 @@ def test_damaged_state_is_rebuilt(corpus_dir, tmp_path, fake_embedder):
 def test_no_index_folder_builds_in_memory(corpus_dir, tmp_path, fake_embedder):
     data = dataclasses.replace(_built(corpus_dir, tmp_path, fake_embedder), index_dir=None)
     assert Searcher(data, fake_embedder).search("heltid").hits
+
+
+def test_saved_bm25_scores_exactly_as_bm25s(corpus_dir, tmp_path, fake_embedder):
+    """SavedBM25 (no bm25s import at start) gives bm25s's own scores, bit for bit."""
+    import random
+
+    import bm25s
+
+    data = _built(corpus_dir, tmp_path, fake_embedder)
+    Searcher(data, fake_embedder)  # saves the state
+    folder = next((tmp_path / "idx").glob(store.STATE_PREFIX + "*")) / "clauses"
+    ours, theirs = store.SavedBM25(folder), bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
+    vocab = sorted(t for t in ours.vocab_dict if t)  # bm25s adds "" past the matrix; never asked for
+    rng = random.Random(0)
+    for _ in range(50):
+        terms = rng.sample(vocab, rng.randint(1, 6)) + ["ukjentord"] * rng.randint(0, 1)
+        terms += terms[:1] * rng.randint(0, 1)  # a repeated term counts twice, as in bm25s
+        got, want = ours.get_scores(terms), theirs.get_scores(terms)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_stop_words_are_bm25s_own():
+    from bm25s.tokenization import STOPWORDS_EN, STOPWORDS_NORWEGIAN
+
+    assert store.bm25s_stopwords() == (tuple(STOPWORDS_EN), tuple(STOPWORDS_NORWEGIAN))

@@ -55,11 +55,12 @@ def test_no_unsafe_deserialisation(pattern, what):
 
 def test_faiss_reads_only_its_own_files():
     """faiss.read_index is the one binary reader. It is given the vectors file named by the index
-    manifest (checksummed) and dense.py's HNSW cache file (named by a hash of the vectors), never
-    anything uploaded."""
+    manifest (checksummed) and dense.py's HNSW cache file (named by a hash of the vectors, or of
+    the checksummed vectors file), never anything uploaded."""
     index_src = (ROOT / "assistant" / "index.py").read_text(encoding="utf-8")
     assert re.findall(r"faiss\.read_index\((.*)\)", index_src) == ["str(path)"]
-    assert "_read_vectors(index_dir / files[\"vectors\"][\"name\"])" in index_src
+    assert "_read_vectors(paths[\"vectors\"])" in index_src
+    assert "path = index_dir / name" in index_src and "paths[role] = path" in index_src  # names from the manifest
     search_src = (ROOT / "assistant" / "dense.py").read_text(encoding="utf-8")
     assert len(re.findall(r"faiss\.read_index\(", search_src)) <= 1
     if "read_index" in search_src:
