@@ -18,6 +18,7 @@ from .render import (
     render_documents,
     render_facts,
     render_notice,
+    render_skipped,
     render_summary,
 )
 
@@ -111,7 +112,8 @@ class DocumentHandlers:
         docs = self.documents()
         cards, targets = self.facts_cards(docs)
         choices = [(f"{d['title']} ({d['file']})", d["doc_id"]) for d in docs]
-        return (render_documents(docs), render_summary(docs), cards,
+        skipped = {name: document_error_text(Exception(why)) for name, why in self.assistant.skipped().items()}
+        return (render_documents(docs) + render_skipped(skipped), render_summary(docs), cards,
                 gr.update(choices=choices, value=None), targets)
 
     # -- changing the corpus ----------------------------------------------------------------

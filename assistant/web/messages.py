@@ -50,6 +50,12 @@ _DOC_ERRORS = [
     (re.compile(r"a document named (.+) already exists"),
      lambda m: f"et dokument med samme navn ({m.group(1)}) finnes allerede; gi filen et annet navn."),
     (re.compile(r"not a usable file name|would be stored outside"), lambda m: "filnavnet kan ikke brukes."),
+    (re.compile(r"is a link to a \w+ outside"),
+     lambda m: "filen er en lenke til noe utenfor dokumentmappen; lenker følges ikke."),
+    (re.compile(r"is a link"), lambda m: "filen er en lenke; lenker følges ikke."),
+    (re.compile(r"not a regular file"), lambda m: "dette er ikke en vanlig fil."),
+    (re.compile(r"upload of .+ was cut off"),
+     lambda m: "opplastingen ble avbrutt (serveren stoppet) og er rullet tilbake; last opp filen på nytt."),
     (re.compile(r"cannot be read|could not be read|not a readable file|cannot be stored"),
      lambda m: "filen kunne ikke leses eller lagres."),
 ]

@@ -40,6 +40,8 @@ def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 78
     docs = assistant.documents()
     print(f"Indeksen er klar: {len(docs)} dokumenter, {sum(d['clauses'] for d in docs)} avsnitt "
           f"fra {config.corpus_dir} ({time.perf_counter() - t0:.1f} s; {report.summary()}).", flush=True)
+    for name in report.rolled_back:
+        print(f"  rullet tilbake {name}: opplastingen ble avbrutt før filen var indeksert", flush=True)
     for name, reason in report.skipped.items():
         print(f"  hoppet over {name}: {reason}", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and credentials is None:
