@@ -395,10 +395,20 @@ class Assistant:
                     self._feedback = FeedbackStore(self.config.votes_db, legacy_jsonl=self.config.feedback_file)
         return self._feedback
 
+    def remember_answer(self, answer: dict) -> str:
+        """Keep what was shown for an answer (its JSON) so that a vote can name it; returns its id."""
+        return self.feedback.remember(answer)
+
+    def vote(self, answer_id: str, vote: str, comment: str = "") -> dict:
+        """A vote on an answer the server gave and remembered (`remember_answer`), by its id: the
+        stored vote holds the server's copy of the question and clauses. {answer_id, vote, question}."""
+        return self.feedback.vote(answer_id, vote, comment)
+
     def record_feedback(self, answer: dict, vote: str, comment: str = "", answer_id: str | None = None) -> str:
         """Store a vote on an answer (its JSON, as `Answer.to_json` gives it); returns the answer id.
 
-        One vote per answer id (`answer_id`, else `answer["answer_id"]`, else a new one): voting
+        For the library's own callers, who are trusted with what they pass: the app and its API
+        use `vote` (by id) instead. One vote per answer id (`answer_id`, else `answer["answer_id"]`, else a new one): voting
         again on the same answer replaces the vote.
         """
         return self.feedback.record(answer, vote, comment, answer_id=answer_id)

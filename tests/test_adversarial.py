@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -292,3 +294,338 @@ def test_a_forged_intent_touches_nothing_outside(corpus_dir, tmp_path, outside):
         forged.mkdir(exist_ok=True)
     assert sorted(p.name for p in corpus_dir.iterdir() if not p.name.startswith(".")) == sorted(
         p.name for p in (ROOT / "corpus").iterdir())
+
+
+# -- 2. feedback refers to answers the server gave ----------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app over a FakeEmbedder assistant, served on loopback, and a gradio_client for it."""
+    import shutil
+
+    from gradio_client import Client
+
+    from assistant.web import build_app
+
+    base = tmp_path_factory.mktemp("served")
+    shutil.copytree(ROOT / "corpus", base / "corpus")
+    a = Assistant(Config(corpus_dir=base / "corpus", index_dir=base / "index", feedback_file=base / "fb.jsonl"),
+                  embedder=FakeEmbedder())
+    a.index()
+    demo = build_app(a)
+    port = _free_port()
+    demo.queue(default_concurrency_limit=2).launch(prevent_thread_lock=True, server_name="127.0.0.1",
+                                                   server_port=port, quiet=True, show_error=False)
+    try:
+        yield a, Client(f"http://127.0.0.1:{port}/", verbose=False), base
+    finally:
+        demo.close()
+
+
+def _app_error(client, *args, api_name: str) -> str:
+    """The one-line message of the AppError an API call raises (fails if it does not raise one)."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as err:
+        client.predict(*args, api_name=api_name)
+    message = str(err.value)
+    assert "\n" not in message.strip() and message.strip() not in ("", "Error", "None"), message
+    return message
+
+
+def test_forged_clauses_are_not_stored_the_servers_copy_is(served):
+    a, client, base = served
+    answer = client.predict("Hva sier avtalen om velferdsteknologi?", [], api_name="/ask")
+    shown = [c["text"] for c in answer["clauses"]]
+    forged = {**answer, "question": "FORFALSKET spørsmål", "language": "en",
+              "clauses": [{"doc": "passwd.txt", "text": "x" * 1_000_000, "start": 0, "end": 1}] * 50}
+    before = (base / "feedback.sqlite3").stat().st_size
+    reply = client.predict(forged, "down", "feil", api_name="/feedback")
+    assert reply == {"ok": True, "answer_id": answer["answer_id"], "vote": "down"}
+    stored = next(v for v in a.feedback.votes() if v["answer_id"] == answer["answer_id"])
+    assert stored["question"] == "Hva sier avtalen om velferdsteknologi?" and stored["language"] == "nb"
+    assert [c["text"] for c in stored["clauses"]] == shown
+    assert stored["comment"] == "feil"
+    wal = base / "feedback.sqlite3-wal"
+    grown = (base / "feedback.sqlite3").stat().st_size + (wal.stat().st_size if wal.exists() else 0) - before
+    assert grown < 1_000_000  # the 50 MB of made-up clauses never reached the disk
+
+
+def test_a_vote_by_id_alone_works(served):
+    a, client, _ = served
+    answer = client.predict("Hvor lenge gjelder kvalitetsavtalen?", [], api_name="/ask")
+    assert client.predict(answer["answer_id"], "up", "", api_name="/feedback")["ok"] is True
+    assert any(v["answer_id"] == answer["answer_id"] and v["vote"] == "up" for v in a.feedback.votes())
+
+
+def test_unknown_ids_are_refused_in_one_line(served):
+    a, client, _ = served
+    n = len(a.feedback.votes())
+    assert "no answer with this id is known" in _app_error(client, "0" * 32, "up", "", api_name="/feedback")
+    made_up = {"answer_id": "f" * 32, "question": "Hvem vant?", "clauses": []}
+    assert "no answer with this id is known" in _app_error(client, made_up, "up", "", api_name="/feedback")
+    assert len(a.feedback.votes()) == n
+
+
+@pytest.mark.parametrize("answer, vote, comment, expected", [
+    ("not a dict", "up", "", "answer_id that /ask returned"),
+    (42, "up", "", "answer_id that /ask returned"),
+    ([1, 2, 3], "up", "", "answer_id that /ask returned"),
+    (None, "up", "", "answer_id that /ask returned"),
+    ({}, "up", "", "answer_id that /ask returned"),
+    ({"answer_id": ["x"]}, "up", "", "answer_id that /ask returned"),
+    ({"answer_id": "'; DROP TABLE votes; --"}, "up", "", "answer_id that /ask returned"),
+    ("ID", "maybe", "", "vote must be"),
+    ("ID", ["up"], "", "vote must be"),
+    ("ID", 1, "", "vote must be"),
+    ("ID", "up", {"x": 1}, "comment must be text"),
+    ("ID", "up", "k" * 2001, "the limit is 2,000"),
+])
+def test_malformed_votes_get_one_line(served, answer, vote, comment, expected):
+    a, client, _ = served
+    if "ID" in (answer,):
+        answer = client.predict("Hva sier avtalen om heltid?", [], api_name="/ask")["answer_id"]
+    n = len(a.feedback.votes())
+    assert expected in _app_error(client, answer, vote, comment, api_name="/feedback")
+    assert len(a.feedback.votes()) == n
+    assert a.feedback.votes() is not None  # the votes table is still there
+
+
+def test_votes_per_answer_are_bounded(served):
+    from assistant.feedback import MAX_VOTES_PER_ANSWER
+
+    _, client, _ = served
+    answer = client.predict("Hva sier avtalen om heltid?", [], api_name="/ask")
+    for i in range(MAX_VOTES_PER_ANSWER):
+        client.predict(answer["answer_id"], "up" if i % 2 else "down", "", api_name="/feedback")
+    assert f"has had {MAX_VOTES_PER_ANSWER} votes" in _app_error(client, answer["answer_id"], "up", "",
+                                                                 api_name="/feedback")
+
+
+def test_kept_answers_are_pruned(tmp_path, monkeypatch):
+    import assistant.feedback as fb
+    from assistant.errors import FeedbackError
+
+    monkeypatch.setattr(fb, "MAX_ANSWERS", 5)
+    store = fb.FeedbackStore(tmp_path / "fb.sqlite3")
+    ids = [store.remember({"question": f"spørsmål {i}", "clauses": [{"text": "t" * 10_000}] * 30}) for i in range(12)]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "fb.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 5
+        kept = json.loads(db.execute("SELECT clauses FROM answers").fetchone()[0])
+    assert len(kept) == fb.MAX_CLAUSES and all(len(c["text"]) == fb.MAX_CLAUSE_TEXT for c in kept)
+    with pytest.raises(FeedbackError, match="no answer with this id"):
+        store.vote(ids[0], "up")
+    assert store.vote(ids[-1], "up")["question"] == "spørsmål 11"
+
+
+def test_the_ui_vote_stores_the_servers_copy_not_the_browsers(fake_assistant):
+    """The answers kept in the browser can be edited there; a vote still names only the id."""
+    from assistant.web import Handlers
+
+    h = Handlers(fake_assistant)
+    chat, _, questions, targets, last, _, _, _, answers = h.ask("Hva sier avtalen om heltid?", [], [], [], None, [])
+    answers[0] = {**answers[0], "question": "FORFALSKET", "clauses": [{"text": "x" * 100_000}]}
+    status, _, _ = h.vote("up:0", answers, chat, "bra")
+    assert status.startswith("Takk")
+    stored = fake_assistant.feedback.votes()[0]
+    assert stored["question"] == "Hva sier avtalen om heltid?" and "x" * 100 not in json.dumps(stored)
+    long = h.vote("down:0", answers, chat, "k" * 2001)[0]
+    assert "ble ikke lagret" in long and "grensen er 2 000 tegn" in long
+    forged_id = [{**answers[0], "answer_id": "e" * 32}]
+    assert "for gammelt" in h.vote("up:0", forged_id, chat, "")[0]
+
+
+def _no_paths(reply, *paths: Path) -> None:
+    text = json.dumps(reply, ensure_ascii=False) if not isinstance(reply, str) else reply
+    for p in paths:
+        assert str(p) not in text, text
+    assert not re.search(r"(?<![\w.:/])/(?:tmp|home|root|etc|work|usr|var)/", text), text
+
+
+def test_no_reply_reveals_a_server_path(served, tmp_path):
+    from gradio_client import handle_file
+
+    a, client, base = served
+    paths = (base, a.config.corpus_dir.resolve(), a.config.index_dir.resolve(), ROOT)
+    answer = client.predict("Hva sier avtalen om heltid?", [], api_name="/ask")
+    _no_paths(answer, *paths)
+    _no_paths(client.predict(answer, "up", "", api_name="/feedback"), *paths)
+    _no_paths(client.predict("", api_name="/votes"), *paths)
+    _no_paths(client.predict(api_name="/documents"), *paths)
+    _no_paths(client.predict(KVALITET, api_name="/document"), *paths)
+    _no_paths(client.predict(KVALITET, api_name="/facts"), *paths)
+    _no_paths(client.predict(api_name="/refresh"), *paths)
+    for endpoint, args in (("/document", ("x" * 5000,)), ("/facts", ({"a": 1},)), ("/remove", ("finnes-ikke",)),
+                           ("/document", (None,)), ("/ask", ("",)), ("/ask", ({"q": 1}, "ikke en liste")),
+                           ("/feedback", ("0" * 32, "up", ""))):
+        message = _app_error(client, *args, api_name=endpoint)
+        _no_paths(message, *paths)
+        assert len(message) < 600
+    bad = tmp_path / "ødelagt.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    _no_paths(client.predict(handle_file(str(bad)), api_name="/upload"), *paths)
+
+    # a corpus folder gone, and an index folder that cannot be written: the library names them in full
+    corpus = a.config.corpus_dir
+    corpus.rename(corpus.with_name("borte"))
+    try:
+        reply = client.predict(api_name="/refresh")
+        assert reply["ok"] is False and "corpus" in reply["message"]
+        _no_paths(reply, *paths)
+    finally:
+        corpus.with_name("borte").rename(corpus)
+
+
+def test_library_messages_with_paths_are_cut_at_the_edge():
+    from assistant.web.messages import public_text
+
+    for raw in ("cannot write the index in /work/x/embeddings (No space left on device); the previous index is unchanged",
+                "the index in /home/ola/.cache/avtaleassistenten/eval/x-index was built with model 'a', not 'b'",
+                "the feedback database C:\\Users\\ola\\fb.sqlite3 cannot be opened"):
+        out = public_text(raw)
+        assert "/" not in out.replace("/ask", "") and "\\" not in out, out
+    assert public_text("vote on an answer returned by /ask") == "vote on an answer returned by /ask"
+
+
+# -- 4. questions in parallel -----------------------------------------------------------------
+
+QUESTIONS = ["Hvor lenge gjelder kvalitetsavtalen?", "Hva sier avtalen om velferdsteknologi?",
+             "Kva er målet med Leve hele livet?", "Kven har skrive under avtala?", "Hva sier avtalen om heltid?",
+             "What does the agreement say about competence and training?", "Hvor mye koster en pizza i Oslo?"]
+
+
+def _fingerprint(answer) -> tuple:
+    return (answer.answered, tuple((h.clause.clause_id, round(float(h.score), 6)) for h in answer.hits),
+            tuple(answer.lead))
+
+
+def _parallel_equals_serial(a: Assistant, threads: int, rounds: int) -> None:
+    serial = {q: _fingerprint(a.ask(q)) for q in QUESTIONS}
+    problems = []
+    start = threading.Barrier(threads)
+
+    def worker(n: int) -> None:
+        start.wait()
+        for r in range(rounds):
+            q = QUESTIONS[(n + r) % len(QUESTIONS)]
+            try:
+                got = _fingerprint(a.ask(q))
+            except Exception as exc:  # noqa: BLE001 - any failure is a finding
+                problems.append(f"{q}: {type(exc).__name__}: {exc}")
+                continue
+            if got != serial[q]:
+                problems.append(f"{q}: differs when asked in parallel")
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=120)
+    assert not problems, problems[:5]
+
+
+def test_parallel_questions_answer_as_serial_ones(fake_assistant):
+    fake_assistant.index()
+    _parallel_equals_serial(fake_assistant, threads=8, rounds=20)
+
+
+@pytest.mark.slow
+def test_parallel_questions_with_the_real_model(real_assistant):
+    """The ONNX session, the tokenizer, the word-embedding rows (pread) and apertium shared by 6 threads."""
+    _parallel_equals_serial(real_assistant, threads=6, rounds=8)
+
+
+def test_one_translator_pipeline_however_many_first_questions(monkeypatch):
+    import assistant.query as q
+
+    made = []
+
+    class Counting(q._Apertium):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            time.sleep(0.05)  # a slow first start widens the race
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(q, "_Apertium", Counting)
+    monkeypatch.setattr(Counting, "available", staticmethod(lambda folder=None: True))
+    q._make_translator.cache_clear()
+    try:
+        pool = [threading.Thread(target=q._translator) for _ in range(8)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        assert len(made) == 1
+    finally:
+        q._make_translator.cache_clear()
+
+
+def test_app_runs_questions_at_once_and_corpus_changes_one_at_a_time(fake_assistant):
+    from assistant.web import build_app
+
+    demo = build_app(fake_assistant)
+    fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+    assert fns["ask"].concurrency_limit == fake_assistant.config.ask_concurrency > 1
+    for name in ("upload", "refresh", "remove"):
+        assert fns[name].concurrency_limit == 1 and fns[name].concurrency_id == "corpus", name
+    ui_asks = [fn for fn in demo.fns.values() if fn.concurrency_id == "ask"]
+    assert len(ui_asks) >= 3  # the API, Enter, the button (and the examples)
+    changes = [fn for fn in demo.fns.values() if fn.concurrency_id == "corpus"]
+    assert len(changes) >= 5  # upload, «Oppdater», removal, and their API endpoints
+
+
+def test_served_questions_overlap_and_uploads_do_not(served, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+
+    a, client, _ = served
+    real_ask, real_add = a.ask, a.add_document
+    running, most, lock = [0], [0], threading.Lock()
+
+    def track(fn, key):
+        def call(*args, **kwargs):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0]) if key == "ask" else most[0]
+                inside[key] = inside.get(key, 0) + 1
+                peak[key] = max(peak.get(key, 0), inside[key])
+            try:
+                time.sleep(0.4)
+                return fn(*args, **kwargs)
+            finally:
+                with lock:
+                    running[0] -= 1
+                    inside[key] -= 1
+        return call
+
+    inside, peak = {}, {}
+    monkeypatch.setattr(a, "ask", track(real_ask, "ask"))
+    monkeypatch.setattr(a, "add_document", track(real_add, "upload"))
+    url = client.src
+    clients = [Client(url, verbose=False) for _ in range(4)]
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda c: c.predict("Hva sier avtalen om heltid?", [], api_name="/ask"), clients))
+    assert peak["ask"] >= 3 and time.monotonic() - t0 < 4 * 0.4 + 1.0
+
+    files = []
+    for i in range(3):
+        f = tmp_path / f"samtidig-{i}.md"
+        f.write_text(f"# Samtidig {i}\n\nPartene er enige om samtidighetsord{i}.\n", encoding="utf-8")
+        files.append(f)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda cf: cf[0].predict(handle_file(str(cf[1])), api_name="/upload"),
+                                zip(clients, files)))
+    assert all(r["ok"] for r in results), results
+    assert peak["upload"] == 1
