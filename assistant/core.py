@@ -117,7 +117,7 @@ class Assistant:
         another process wrote meanwhile is taken up first (`sync`), so it is built upon, not undone.
         """
         with self._lock:
-            rolled_back = self._recovered is None and self.recover_uploads()
+            self.recover_uploads()
             self.sync()
             previous = self._searcher.data if self._searcher is not None else None
             data, report = build_index(
@@ -126,7 +126,7 @@ class Assistant:
             )
             self._searcher = Searcher(data, self.embedder, self._params())
             self._seen_manifest = _manifest_stat(self.config.index_dir)
-            report.rolled_back = list(rolled_back or [])
+            report.rolled_back = list(self._recovered or []) if self.last_report is None else []  # the first build says it
             self.last_report = report
             self._update_facts(self._searcher)
             return report
@@ -273,7 +273,7 @@ class Assistant:
             list_documents(self.config.corpus_dir, skipped=out)
         except DocumentError:
             pass
-        for name in self._recovered or []:
+        for name in self._recovered or []:  # until it is uploaded again
             out.setdefault(name, f"the upload of {name} was cut off (the server stopped) and was rolled back")
         return out
 
@@ -336,6 +336,8 @@ class Assistant:
                     if report is not None:
                         self.index()  # the index (or its skip list) took the upload in: back as it was
                     raise
+            if filename in (self._recovered or []):
+                self._recovered.remove(filename)  # its cut-off upload is no longer news
             return report
 
     def recover_uploads(self) -> list[str]:

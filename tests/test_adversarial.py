@@ -263,10 +263,12 @@ def test_sigkill_during_upload_leaves_it_whole_or_absent(corpus_dir, tmp_path, s
         assert stem not in data.documents and stem not in on_disk.documents
     assert all("blåbærsyltetøy" not in c.text for c in data.clauses)
     if placed:
+        assert restarted.last_report.rolled_back == [name]  # said by the start's index report
         assert "rolled back" in restarted.skipped()[name]
     if stage == "indexing":
         assert alive_checked
     assert restarted.add_document(source).changed  # the same upload works now
+    assert name not in restarted.skipped()
 
 
 def test_stale_upload_folders_are_removed_at_start(fake_assistant):
