@@ -40,6 +40,7 @@ log = logging.getLogger("avtaleassistenten.app")
 EMPTY_CONVERSATION = {"chat": [], "questions": [], "targets": [], "answers": []}
 MAX_KEPT_ANSWERS = 50  # the browser keeps the last 50 answers of a conversation (localStorage holds ~5 MB)
 MAX_OVERVIEW_DOCS = 5  # «Hva er denne avtalen?» with no document in view: the cards of at most this many
+MAX_LISTED_VOTES = 1000  # /votes lists the newest this many (the full list: `assistant feedback`)
 _VOTE_REF = re.compile(r"^(up|down):(\d+)$")
 
 
@@ -265,6 +266,6 @@ class Handlers(DocumentHandlers):
     @api_endpoint
     def api_votes(self, vote: str = "") -> list[dict]:
         try:
-            return self.assistant.feedback.votes(vote if vote in ("up", "down") else None)
+            return self.assistant.feedback.votes(vote if vote in ("up", "down") else None, limit=MAX_LISTED_VOTES)
         except FeedbackError as exc:
             raise gr.Error(public_text(exc), print_exception=False) from None
