@@ -49,6 +49,8 @@ def cmd_index(args) -> int:
         if report.rebuilt_because:
             print(f"Rebuilt the index: {report.rebuilt_because}.")
         print(f"Index in {assistant.config.index_dir}: {report.summary()}.")
+        for name in report.rolled_back:
+            print(f"  rolled back {name}: its upload was cut off before it was indexed")
         for name, reason in report.skipped.items():
             print(f"  skipped {name}: {reason}")
     return 0

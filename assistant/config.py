@@ -36,6 +36,7 @@ class Config:
     batch_size: int = 16  # measured best on 2 cores (docs/benchmarks.md)
     feedback_file: Path | None = None  # votes as JSON lines (before SQLite): imported once into feedback_db
     feedback_db: Path | None = None  # SQLite database of votes; default: feedback.sqlite3 beside feedback_file
+    ask_concurrency: int = 8  # questions the web app answers at once (uploads and re-indexing: one at a time)
 
     def __post_init__(self):
         if not isinstance(self.top_k, int) or self.top_k <= 0 or self.top_k > 100:
@@ -56,6 +57,8 @@ class Config:
             raise ConfigError(f"max_question_chars must be at least 10, got {self.max_question_chars}")
         if self.batch_size <= 0:
             raise ConfigError(f"batch_size must be positive, got {self.batch_size}")
+        if not isinstance(self.ask_concurrency, int) or not 1 <= self.ask_concurrency <= 64:
+            raise ConfigError(f"ask_concurrency must be an integer from 1 to 64, got {self.ask_concurrency!r}")
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         if self.feedback_file is None:
@@ -63,19 +66,19 @@ class Config:
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
-        """Defaults from ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_MODEL, ASSISTANT_TOP_K, ASSISTANT_FEEDBACK(_DB)."""
+        """Defaults from ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_MODEL, ASSISTANT_TOP_K, ASSISTANT_FEEDBACK(_DB),
+        ASSISTANT_ASK_CONCURRENCY."""
         values = {
             "corpus_dir": _env_path("ASSISTANT_CORPUS", PROJECT_ROOT / "corpus"),
             "index_dir": _env_path("ASSISTANT_INDEX", PROJECT_ROOT / "embeddings"),
             "model": os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL),
         }
-        if os.environ.get("ASSISTANT_TOP_K"):
-            try:
-                values["top_k"] = int(os.environ["ASSISTANT_TOP_K"])
-            except ValueError:
-                raise ConfigError(
-                    f"ASSISTANT_TOP_K must be an integer, got {os.environ['ASSISTANT_TOP_K']!r}"
-                ) from None
+        for name, key in (("ASSISTANT_TOP_K", "top_k"), ("ASSISTANT_ASK_CONCURRENCY", "ask_concurrency")):
+            if os.environ.get(name):
+                try:
+                    values[key] = int(os.environ[name])
+                except ValueError:
+                    raise ConfigError(f"{name} must be an integer, got {os.environ[name]!r}") from None
         if os.environ.get("ASSISTANT_FEEDBACK"):
             values["feedback_file"] = Path(os.environ["ASSISTANT_FEEDBACK"])
         if os.environ.get("ASSISTANT_FEEDBACK_DB"):

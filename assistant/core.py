@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import unicodedata
@@ -20,11 +18,12 @@ from .errors import DocumentError, IndexError_, QuestionError
 from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
 from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
-from .loaders import META_SUFFIX, SUPPORTED, load_document
+from .loaders import META_SUFFIX, SUPPORTED, list_documents, load_document
 from .profile import is_agreement, kind_label
 from .query import parse_query, to_bokmal
 from .search import Searcher, SearchParams, SearchResult
 from .types import Document
+from .uploads import Upload, recover
 
 __all__ = ["Assistant", "TRASH", "clean_question", "safe_filename"]
 
@@ -108,6 +107,7 @@ class Assistant:
         self._feedback: FeedbackStore | None = None
         self._seen_manifest: tuple | None = None  # (inode, mtime, size) of the manifest we loaded or wrote
         self._facts: tuple[tuple, dict] | None = None  # ((manifest checksum, data id), {doc_id: facts})
+        self._recovered: list[str] | None = None  # uploads rolled back at start (recover_uploads)
 
     # -- loading -------------------------------------------------------------
     @property
@@ -128,6 +128,7 @@ class Assistant:
         another process wrote meanwhile is taken up first (`sync`), so it is built upon, not undone.
         """
         with self._lock:
+            self.recover_uploads()
             self.sync()
             previous = self._searcher.data if self._searcher is not None else None
             data, report = build_index(
@@ -136,6 +137,7 @@ class Assistant:
             )
             self._searcher = Searcher(data, self.embedder, self._params())
             self._seen_manifest = _manifest_stat(self.config.index_dir)
+            report.rolled_back = list(self._recovered or []) if self.last_report is None else []  # the first build says it
             self.last_report = report
             self._update_facts(self._searcher)
             return report
@@ -147,6 +149,9 @@ class Assistant:
             return searcher
         with self._lock:
             if self._searcher is None:
+                if self._recovered is None and self.recover_uploads():
+                    self.index()  # the index may hold an upload that was just rolled back
+                    return self._searcher
                 if self._warm:
                     _warm_translator()
                 prepare = getattr(self.embedder, "prepare", None)
@@ -358,6 +363,18 @@ class Assistant:
                          "kind": d.kind or (p.kind if p else ""), "clauses": counts.get(d.doc_id, 0)})
         return sorted(rows, key=lambda r: (r["date"], r["title"]), reverse=True)
 
+    def skipped(self) -> dict[str, str]:
+        """Files of the corpus folder left out of the index, each with a one-line reason: the last
+        build's (unreadable files) and the links and other non-files found in the folder now."""
+        out = dict(self.last_report.skipped) if self.last_report is not None else {}
+        try:
+            list_documents(self.config.corpus_dir, skipped=out)
+        except DocumentError:
+            pass
+        for name in self._recovered or []:  # until it is uploaded again
+            out.setdefault(name, f"the upload of {name} was cut off (the server stopped) and was rolled back")
+        return out
+
     def document(self, doc_id: str) -> Document:
         doc = self.data.documents.get(doc_id)
         if doc is None:
@@ -366,7 +383,11 @@ class Assistant:
 
     def add_document(self, source: Path | str, name: str | None = None,
                      progress: Callable[[str, float], None] | None = None) -> BuildReport:
-        """Copy a file into the corpus folder and index it. A bad file changes nothing."""
+        """Copy a file into the corpus folder and index it. A bad file changes nothing.
+
+        Whole or absent across a crash too: the upload is journalled (uploads.py) and an
+        unfinished one is rolled back when the next Assistant starts.
+        """
         source = Path(source)
         filename = safe_filename(name or source.name)
         if Path(filename).suffix.lower() not in SUPPORTED:
@@ -374,48 +395,65 @@ class Assistant:
                 f"{filename}: unsupported file type; use {', '.join(SUPPORTED)}"
             )
         corpus = self.config.corpus_dir.resolve()
-        target = (corpus / filename).resolve()
-        if target.parent != corpus:
+        target = corpus / filename  # not resolved: an existing link of that name is replaced, never followed
+        if target.parent.resolve() != corpus or target.name != filename:
             raise DocumentError(f"{filename!r} would be stored outside the corpus folder")
         if not source.is_file():
             raise DocumentError(f"{source.name or 'the upload'} is not a readable file")
         with self._lock:
+            self.recover_uploads()
             stem = Path(filename).stem
             clash = [p.name for p in corpus.iterdir()
                      if p.is_file() and p.name != filename and p.stem == stem and Path(p.name).suffix.lower() in SUPPORTED]
             if clash:  # it would replace (or be hidden by) another document with the same name
                 raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file")
-            tmpdir = Path(tempfile.mkdtemp(prefix=".upload-", dir=corpus))
             try:
-                staged = tmpdir / filename
-                try:
-                    shutil.copyfile(source, staged)
-                except OSError as exc:
-                    raise DocumentError(f"{filename} cannot be stored ({exc.strerror or exc})") from None
+                upload = Upload(corpus)
+            except OSError as exc:
+                raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+            with upload:
+                staged = upload.stage(source, filename)
                 load_document(staged, max_bytes=self.config.max_file_bytes)  # validate first
-                backup = None
-                if target.exists():
-                    backup = tmpdir / (filename + ".previous")
-                    shutil.copy2(target, backup)
-                os.replace(staged, target)
-                def restore() -> None:
-                    if backup is not None:
-                        os.replace(backup, target)
-                    else:
-                        target.unlink(missing_ok=True)
-
+                try:
+                    upload.write_intent(target)
+                    upload.place()
+                except OSError as exc:  # e.g. a full disk: the corpus folder is as it was
+                    upload.restore()
+                    raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+                report = None
                 try:
                     report = self.index(progress=progress)
+                    if filename in report.skipped:  # e.g. changed between validation and indexing
+                        raise DocumentError(report.skipped[filename])
+                    try:
+                        upload.mark_done()
+                    except OSError as exc:  # no completion mark: undone, as if indexing had failed
+                        raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
                 except BaseException:
-                    restore()
+                    upload.restore()
+                    if report is not None:
+                        self.index()  # the index (or its skip list) took the upload in: back as it was
                     raise
-                if filename in report.skipped:  # e.g. changed between validation and indexing
-                    restore()
-                    self.index()
-                    raise DocumentError(report.skipped[filename])
-            finally:
-                shutil.rmtree(tmpdir, ignore_errors=True)
+            if filename in (self._recovered or []):
+                self._recovered.remove(filename)  # its cut-off upload is no longer news
             return report
+
+    def recover_uploads(self) -> list[str]:
+        """Roll back the uploads that a killed process left unfinished (once per Assistant; see uploads.py).
+
+        Returns the files rolled back; the next `index()` drops them from the index too.
+        """
+        if self._recovered is None:
+            with self._lock:
+                if self._recovered is None:
+                    try:
+                        self._recovered = recover(self.config.corpus_dir)
+                    except OSError as exc:
+                        log.warning("could not finish the unfinished uploads: %s", exc.strerror or exc)
+                        self._recovered = []
+                    for name in self._recovered:
+                        log.warning("rolled back the unfinished upload of %s", name)
+        return list(self._recovered)
 
     def remove_document(self, doc_id: str) -> BuildReport:
         """Move a document's file (and its .meta.json) to corpus/.trash/ and drop its clauses from the index."""
@@ -457,10 +495,20 @@ class Assistant:
                     self._feedback = FeedbackStore(self.config.votes_db, legacy_jsonl=self.config.feedback_file)
         return self._feedback
 
+    def remember_answer(self, answer: dict) -> str:
+        """Keep what was shown for an answer (its JSON) so that a vote can name it; returns its id."""
+        return self.feedback.remember(answer)
+
+    def vote(self, answer_id: str, vote: str, comment: str = "") -> dict:
+        """A vote on an answer the server gave and remembered (`remember_answer`), by its id: the
+        stored vote holds the server's copy of the question and clauses. {answer_id, vote, question}."""
+        return self.feedback.vote(answer_id, vote, comment)
+
     def record_feedback(self, answer: dict, vote: str, comment: str = "", answer_id: str | None = None) -> str:
         """Store a vote on an answer (its JSON, as `Answer.to_json` gives it); returns the answer id.
 
-        One vote per answer id (`answer_id`, else `answer["answer_id"]`, else a new one): voting
+        For the library's own callers, who are trusted with what they pass: the app and its API
+        use `vote` (by id) instead. One vote per answer id (`answer_id`, else `answer["answer_id"]`, else a new one): voting
         again on the same answer replaces the vote.
         """
         return self.feedback.record(answer, vote, comment, answer_id=answer_id)

@@ -7,27 +7,35 @@
 
 Each vote is one row keyed by the answer it is about (`answer_id`, given to every answer the
 app shows), so a retried or repeated vote on the same answer is stored once and a changed
-vote replaces the earlier one. Every write is one short transaction on its own connection:
+vote replaces the earlier one. Every write is one short transaction on its thread's own connection (kept open):
 safe from many threads and processes at once (WAL lets readers run while one writer writes;
 writers wait up to `timeout` seconds for each other). An existing JSON-lines feedback file
 (the format before SQLite) is imported once; the import is recorded in the database.
+
+Votes from the app name an answer the server gave: `remember(answer)` keeps what the server
+showed under its id (table `answers`, the newest MAX_ANSWERS), and `vote(answer_id, vote,
+comment)` stores the server's own copy of that question and those clauses, never the
+client's. Bounded: a comment of at most MAX_COMMENT characters, MAX_VOTES_PER_ANSWER votes
+(changes of mind) per answer, MAX_VOTES stored votes in all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from .errors import FeedbackError
 from .lang import detect_language
 
-__all__ = ["FeedbackStore", "VOTES"]
+__all__ = ["FeedbackStore", "MAX_COMMENT", "MAX_VOTES_PER_ANSWER", "VOTES", "check_vote"]
 
 VOTES = ("up", "down")
 SCHEMA = """
@@ -46,13 +54,50 @@ CREATE TABLE IF NOT EXISTS votes (
 );
 CREATE INDEX IF NOT EXISTS votes_by_vote ON votes (vote, time);
 CREATE TABLE IF NOT EXISTS imports (path TEXT PRIMARY KEY, time TEXT NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS answers (
+    seq INTEGER PRIMARY KEY,
+    answer_id TEXT NOT NULL UNIQUE,
+    time TEXT NOT NULL,
+    question TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT '',
+    answered INTEGER,
+    answerable REAL,
+    clauses TEXT NOT NULL DEFAULT '[]',
+    votes INTEGER NOT NULL DEFAULT 0
+);
 """
 CLAUSE_KEYS = ("doc", "start", "end", "ordinal", "text", "score")
 MAX_COMMENT = 2000
+MAX_ANSWERS = 10_000  # answers kept to be voted on; older ones are pruned
+MAX_VOTES_PER_ANSWER = 10
+MAX_VOTES = 50_000
+MAX_CLAUSES, MAX_CLAUSE_TEXT = 10, 2000  # of an answer, as kept
+ANSWER_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _clauses(answer: dict) -> list[dict]:
+    return [{k: c.get(k) for k in CLAUSE_KEYS}
+            for c in answer.get("clauses") or [] if isinstance(c, dict)]
+
+
+def check_vote(answer_id: object, vote: object, comment: object) -> tuple[str, str, str]:
+    """The three values of a vote from a client, checked: (answer_id, vote, comment)."""
+    if not isinstance(answer_id, str) or not ANSWER_ID.fullmatch(answer_id):
+        raise FeedbackError("the answer to vote on must be the answer_id that /ask returned (32 hex digits)")
+    if not isinstance(vote, str) or vote not in VOTES:
+        raise FeedbackError("vote must be 'up' or 'down'")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str):
+        raise FeedbackError("the comment must be text")
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise FeedbackError(f"the comment is {len(comment):,} characters; the limit is {MAX_COMMENT:,}")
+    return answer_id, vote, comment
 
 
 def _row_from_answer(answer: dict, vote: str, comment: str, answer_id: str | None, when: str | None,
@@ -64,10 +109,7 @@ def _row_from_answer(answer: dict, vote: str, comment: str, answer_id: str | Non
     question = answer.get("question")
     if not isinstance(question, str) or not question.strip():
         raise FeedbackError("the answer has no question; vote on an answer returned by /ask")
-    clauses = [
-        {k: c.get(k) for k in CLAUSE_KEYS}
-        for c in answer.get("clauses") or [] if isinstance(c, dict)
-    ]
+    clauses = _clauses(answer)
     answerable = answer.get("answerable")
     return (
         str(answer_id or answer.get("answer_id") or uuid.uuid4().hex),
@@ -92,28 +134,45 @@ class FeedbackStore:
     def __init__(self, path: Path | str, legacy_jsonl: Path | str | None = None, timeout: float = 30.0):
         self.path = Path(path)
         self.timeout = timeout
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise FeedbackError(f"the feedback database {self.path} cannot be opened ({exc})") from None
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be opened ({exc})") from None
         except OSError as exc:
-            raise FeedbackError(f"the feedback database {self.path} cannot be created ({exc.strerror or exc})") from None
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be created "
+                                f"({exc.strerror or type(exc).__name__})") from None
         if legacy_jsonl is not None and Path(legacy_jsonl).is_file():
             self.import_jsonl(legacy_jsonl)
+
+    @contextmanager
+    def _db(self):
+        """This thread's connection, opened on first use and kept: opening one per write, and the
+        checkpoint SQLite runs when the last connection closes, cost ~15 ms a write."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        try:
+            yield db
+        except sqlite3.Error:
+            self._local.db = None  # a broken connection is not reused
+            db.close()
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the app, one fsync per checkpoint
         db.row_factory = sqlite3.Row
         return db
 
     def _write(self, sql: str, rows: Iterable[tuple], marker: tuple | None = None) -> int:
         """Run `sql` for each row in one IMMEDIATE transaction; returns the rows changed."""
         try:
-            with closing(self._connect()) as db:
+            with self._db() as db:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     if marker is not None and db.execute("SELECT 1 FROM imports WHERE path = ?",
@@ -132,6 +191,73 @@ class FeedbackStore:
                     raise
         except sqlite3.Error as exc:
             raise FeedbackError(f"the vote could not be stored in {self.path.name} ({exc})") from None
+
+    def _transaction(self, work):
+        """`work(db)` in one IMMEDIATE transaction; its FeedbackError rolls back and is raised as it is."""
+        try:
+            with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = work(db)
+                    db.execute("COMMIT")
+                    return out
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be written ({exc})") from None
+
+    # -- answers the server gave, and votes on them -----------------------------------------
+    def remember(self, answer: dict) -> str:
+        """Keep what the server showed (question, clauses) under the answer's id; returns the id.
+
+        The id is `answer["answer_id"]` when it is one of ours (32 hex digits), else a new one.
+        Only the newest MAX_ANSWERS answers are kept.
+        """
+        question = answer.get("question") if isinstance(answer, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            raise FeedbackError("an answer to keep needs its question")
+        given = answer.get("answer_id")
+        answer_id = given if isinstance(given, str) and ANSWER_ID.fullmatch(given) else uuid.uuid4().hex
+        clauses = [{**c, "text": str(c.get("text") or "")[:MAX_CLAUSE_TEXT]} for c in _clauses(answer)[:MAX_CLAUSES]]
+        answerable = answer.get("answerable")
+        row = (answer_id, _now(), question.strip(), str(answer.get("language") or ""),
+               None if answer.get("answered") is None else int(bool(answer.get("answered"))),
+               float(answerable) if isinstance(answerable, (int, float)) else None,
+               json.dumps(clauses, ensure_ascii=False))
+
+        def work(db):
+            db.execute("INSERT OR REPLACE INTO answers (answer_id, time, question, language, answered, answerable, "
+                       "clauses) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute("DELETE FROM answers WHERE seq <= (SELECT MAX(seq) FROM answers) - ?", (MAX_ANSWERS,))
+
+        self._transaction(work)
+        return answer_id
+
+    def vote(self, answer_id: object, vote: object, comment: object = "") -> dict:
+        """Store a vote on an answer the server gave (by its id), with the server's copy of it.
+
+        A vote again on the same answer replaces the earlier one (and keeps its comment when the
+        new one has none). Raises FeedbackError for an unknown id, bad values or a limit reached.
+        """
+        answer_id, vote, comment = check_vote(answer_id, vote, comment)
+
+        def work(db):
+            shown = db.execute("SELECT * FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
+            if shown is None:
+                raise FeedbackError("no answer with this id is known (it may be too old); ask the question again")
+            if shown["votes"] >= MAX_VOTES_PER_ANSWER:
+                raise FeedbackError(f"this answer has had {MAX_VOTES_PER_ANSWER} votes; no more are stored for it")
+            known = db.execute("SELECT 1 FROM votes WHERE answer_id = ?", (answer_id,)).fetchone()
+            if known is None and db.execute("SELECT COUNT(*) FROM votes").fetchone()[0] >= MAX_VOTES:
+                raise FeedbackError(f"the feedback store holds {MAX_VOTES:,} votes, its limit; no more are stored")
+            question = shown["question"]
+            db.execute(_UPSERT, (answer_id, _now(), vote, question, shown["language"] or detect_language(question),
+                                 shown["answered"], shown["answerable"], shown["clauses"], comment, "app"))
+            db.execute("UPDATE answers SET votes = votes + 1 WHERE answer_id = ?", (answer_id,))
+            return {"answer_id": answer_id, "vote": vote, "question": question}
+
+        return self._transaction(work)
 
     # -- writing --------------------------------------------------------------------------
     def record(self, answer: dict, vote: str, comment: str = "", answer_id: str | None = None) -> str:
@@ -169,7 +295,7 @@ class FeedbackStore:
             sql += " LIMIT ?"
             params += (int(limit),)
         try:
-            with closing(self._connect()) as db:
+            with self._db() as db:
                 rows = db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise FeedbackError(f"the feedback database {self.path.name} cannot be read ({exc})") from None

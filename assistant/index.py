@@ -97,6 +97,7 @@ class BuildReport:
     total_clauses: int = 0
     seconds: float = 0.0
     rebuilt_because: str = ""
+    rolled_back: list[str] = field(default_factory=list)  # unfinished uploads undone at start (uploads.py)
 
     @property
     def changed(self) -> bool:
@@ -341,7 +342,7 @@ def build_index(
         for row, c in enumerate(old.clauses):
             old_rows.setdefault(c.doc_id, []).append(row)
 
-    paths = list_documents(corpus_dir)
+    paths = list_documents(corpus_dir, skipped=report.skipped)
     docs: list[Document] = []
     keys: dict[str, str] = {}
     parts: list[tuple[list[Clause], np.ndarray | None]] = []
@@ -352,6 +353,9 @@ def build_index(
             key = _doc_key(file_hash(path))
         except OSError as exc:
             report.skipped[path.name] = f"{path.name} cannot be read ({exc.strerror})"
+            continue
+        except DocumentError as exc:  # a link swapped in, a sidecar that is a link
+            report.skipped[path.name] = str(exc)
             continue
         stem = path.stem
         if stem in keys:

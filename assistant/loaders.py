@@ -8,10 +8,13 @@ separated by blank lines) so that one splitter serves them all.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -20,7 +23,7 @@ from pathlib import Path
 from .errors import DocumentError
 from .types import Document
 
-__all__ = ["SUPPORTED", "is_supported", "list_documents", "load_document", "read_metadata"]
+__all__ = ["SUPPORTED", "is_supported", "list_documents", "load_document", "read_metadata", "read_own_file"]
 
 META_SUFFIX = ".meta.json"
 MAX_ZIP_RATIO = 100  # uncompressed/compressed above this is treated as a zip bomb
@@ -248,26 +251,111 @@ def is_supported(path: Path | str) -> bool:
     return not name.startswith(".") and Path(name).suffix.lower() in READERS
 
 
-def list_documents(corpus_dir: Path) -> list[Path]:
+def list_documents(corpus_dir: Path, skipped: dict[str, str] | None = None) -> list[Path]:
     """The supported document files directly inside `corpus_dir`, sorted by name.
 
     Not recursive, and hidden names are skipped: `.trash/` (removed documents) and `.upload-*`
-    (uploads being checked) are never indexed.
+    (uploads being checked) are never indexed. The folder holds its own files only: a symbolic
+    link (to a file or a folder), or anything that is not a regular file, is left out, with a
+    one-line reason in `skipped` (name -> reason) when given.
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise DocumentError(f"corpus folder {corpus_dir} does not exist")
-    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and is_supported(p))
+        raise DocumentError(f"corpus folder {corpus_dir.name or corpus_dir} does not exist")
+    root = corpus_dir.resolve()
+    found = []
+    for p in sorted(corpus_dir.iterdir()):
+        if p.name.startswith("."):
+            continue
+        reason = _foreign(p, root)
+        if reason is None and p.is_file() and is_supported(p):
+            found.append(p)
+        elif reason is not None and (is_supported(p) or p.name.endswith(META_SUFFIX) or _is_dir(p)):
+            if skipped is not None:
+                skipped[p.name] = reason
+    return found
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _foreign(path: Path, root: Path) -> str | None:
+    """Why `path` (an entry of the corpus folder `root`) is not one of its own files; None if it is.
+
+    Only regular files count: a symbolic link is never followed, wherever it points (the
+    check and the read would otherwise race: a link can be swapped between them).
+    """
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        return f"{path.name} cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            inside = path.resolve(strict=True).is_relative_to(root)
+        except (OSError, RuntimeError):  # a dangling or looping link
+            inside = False
+        what = "folder" if _is_dir(path) else "file"
+        where = "inside" if inside else "outside"
+        return f"{path.name} is a link to a {what} {where} the corpus folder; links are not followed"
+    if stat.S_ISDIR(st.st_mode):
+        return None  # a plain subfolder: not read (the corpus is not recursive)
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path.name} is not a regular file (a pipe, socket or device)"
+    return None
+
+
+def read_own_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of `path`, refusing a symbolic link (O_NOFOLLOW) or anything but a regular file.
+
+    Opened without following a link and without blocking (a FIFO swapped in must not hang the
+    read), then checked on the open descriptor: what is read is what was checked.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or Path(path).is_symlink():
+            raise DocumentError(f"{Path(path).name} is a link; links are not followed") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise DocumentError(f"{Path(path).name} is not a regular file")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise DocumentError(f"{Path(path).name} is {st.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        return f.read()
+
+
+def _sidecar(path: Path) -> Path | None:
+    """The sidecar `<stem>.meta.json` of `path` if there is one; DocumentError if it is not a file of its own."""
+    side = path.with_name(path.stem + META_SUFFIX)
+    try:
+        st = side.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise DocumentError(f"{side.name} is a link; links are not followed, so {path.name} is not indexed")
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return side
 
 
 def read_metadata(path: Path) -> dict:
     """Sidecar metadata `<stem>.meta.json` (title, date, kind), if present."""
-    side = path.with_name(path.stem + META_SUFFIX)
-    if not side.is_file():
+    side = _sidecar(path)
+    if side is None:
         return {}
     try:
-        data = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_own_file(side, max_bytes=1_000_000).decode("utf-8"))
+    except OSError as exc:
+        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
         raise DocumentError(f"{side.name} is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise DocumentError(f"{side.name} must hold a JSON object")
@@ -285,10 +373,10 @@ def _title_from_text(text: str, stem: str) -> str:
 
 
 def file_hash(path: Path, raw: bytes | None = None) -> str:
-    h = hashlib.sha256(raw if raw is not None else path.read_bytes())
-    side = path.with_name(path.stem + META_SUFFIX)
-    if side.is_file():
-        h.update(side.read_bytes())
+    h = hashlib.sha256(raw if raw is not None else read_own_file(path))
+    side = _sidecar(path)
+    if side is not None:
+        h.update(read_own_file(side))
     return h.hexdigest()
 
 
@@ -301,12 +389,7 @@ def load_document(path: Path, max_bytes: int = 20 * 1024 * 1024) -> Document:
             f"{path.name}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}"
         )
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(
-                f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB"
-            )
-        raw = path.read_bytes()
+        raw = read_own_file(path, max_bytes=max_bytes)
     except OSError as exc:
         raise DocumentError(f"{path.name} cannot be read ({exc.strerror})") from None
     try:

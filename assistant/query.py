@@ -160,8 +160,18 @@ class _Apertium:
             self._proc = None
 
 
-@lru_cache(maxsize=1)
+_TRANSLATOR_LOCK = threading.Lock()
+
+
 def _translator() -> _Apertium | None:
+    """The one pipeline of the process. Made under a lock: two first questions at once must not
+    start two pipelines (lru_cache alone would run the factory in both threads)."""
+    with _TRANSLATOR_LOCK:
+        return _make_translator()
+
+
+@lru_cache(maxsize=1)
+def _make_translator() -> _Apertium | None:
     if os.environ.get("ASSISTANT_APERTIUM", "").lower() in ("off", "0", "no"):
         return None
     if not _Apertium.available():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -73,13 +74,15 @@ class Analyzer:
         import Stemmer
 
         self._stem = Stemmer.Stemmer("norwegian").stemWord
+        self._stem_lock = threading.Lock()  # a Stemmer is for one thread at a time (PyStemmer's docs)
         self._stop = _stopwords()
         self._cache: dict[str, str] = {}
 
     def stem(self, word: str) -> str:
         s = self._cache.get(word)
         if s is None:
-            s = self._stem(word)
+            with self._stem_lock:
+                s = self._stem(word)
             if len(self._cache) < 500_000:
                 self._cache[word] = s
         return s

@@ -6,6 +6,11 @@ Starts `assistant serve` on 127.0.0.1 (a free port) over a temporary copy of the
 and index, asks 100 questions one at a time through /ask and reads the server's RSS, then lets
 `users` gradio_client users (threads of this process, on the same 2 cores) ask for `seconds`.
 Every call has a timeout and the run a deadline; the server is stopped at the end.
+
+`--no-ssl-verify` makes the users `Client(url, ssl_verify=False)`: on plain http (loopback)
+that changes nothing but the client's cost, since gradio_client otherwise builds an httpx
+client that loads the CA bundle for every call (~70 ms of CPU a call, measured), so that
+clients on the same 2 cores measure mostly themselves.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ def _ask(client, question: str):
 
 
 def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: float = 60.0, warm_questions: int = 100,
-              corpus: Path = SEED_CORPUS, log=print) -> dict:
+              corpus: Path = SEED_CORPUS, log=print, ssl_verify: bool = True) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -85,17 +90,19 @@ def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: floa
     cmd = [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--corpus", str(work / "corpus"), "--index", str(work / "index")]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    out: dict = {"model": model, "users": users, "seconds": seconds}
+    out: dict = {"model": model, "users": users, "seconds": seconds, "ssl_verify": ssl_verify}
     try:
         out["start_s"] = round(_wait_until_up(proc, url, 300), 2)
         out["rss_ready_mb"] = _rss_mb(proc.pid)
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, ssl_verify=ssl_verify)
         for i in range(warm_questions):
             _ask(client, f"{QUESTIONS[i % len(QUESTIONS)]} ({i})")
         out["rss_after_100_mb"] = _rss_mb(proc.pid)
         log(f"  serve: ready in {out['start_s']} s, RSS {out['rss_ready_mb']} MB, "
             f"after {warm_questions} questions {out['rss_after_100_mb']} MB")
-        out.update(_load(url, users, seconds))
+        cpu0 = _cpu_s(proc.pid)
+        out.update(_load(url, users, seconds, ssl_verify))
+        out["server_cpu_ms_per_answer"] = round(1000 * (_cpu_s(proc.pid) - cpu0) / max(out["answered"], 1), 1)
         out["rss_after_load_mb"] = _rss_mb(proc.pid)
         log(f"  serve: {users} users x {seconds:.0f} s: {out['per_second']} questions/s, errors {out['errors']}, "
             f"p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms, RSS {out['rss_after_load_mb']} MB")
@@ -110,13 +117,21 @@ def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: floa
     return out
 
 
-def _load(url: str, users: int, seconds: float) -> dict:
+def _cpu_s(pid: int) -> float:
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+def _load(url: str, users: int, seconds: float, ssl_verify: bool = True) -> dict:
     from gradio_client import Client
 
     lock = threading.Lock()
     latencies: list[float] = []
     errors: list[str] = []
-    clients = list(ThreadPoolExecutor(max_workers=8).map(lambda _: Client(url, verbose=False), range(users)))
+    clients = list(ThreadPoolExecutor(max_workers=8).map(lambda _: Client(url, verbose=False, ssl_verify=ssl_verify),
+                                                         range(users)))
     gate = threading.Barrier(users + 1)
     deadline = [0.0]
 
@@ -163,8 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--index", help="an up-to-date index of the seed corpus to copy (else it is built)")
+    p.add_argument("--no-ssl-verify", dest="ssl_verify", action="store_false",
+                   help="users as Client(url, ssl_verify=False): no CA bundle loaded per call (plain http anyway)")
     args = p.parse_args(argv)
-    print(json.dumps(run_serve(Path(args.index) if args.index else None, args.model, args.users, args.seconds), indent=1))
+    print(json.dumps(run_serve(Path(args.index) if args.index else None, args.model, args.users, args.seconds,
+                               ssl_verify=args.ssl_verify), indent=1))
     return 0
 
 

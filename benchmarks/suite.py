@@ -1176,7 +1176,7 @@ def main(argv: list[str] | None = None) -> int:
         return _cold_worker(a._cold, a.model)
     if a.render:
         page = Path(a.docs or PROJECT_ROOT / "docs" / "benchmarks.md")
-        page.write_text(markdown(json.loads(Path(a.render).read_text(encoding="utf-8"))), encoding="utf-8")
+        _write_page(page, markdown(json.loads(Path(a.render).read_text(encoding="utf-8"))))
         print(f"wrote {page}")
         return 0
     opts = Options(out=Path(a.out), quick=a.quick, skip_scale=a.skip_scale, skip_peer=a.skip_peer, model=a.model,
@@ -1199,11 +1199,30 @@ def main(argv: list[str] | None = None) -> int:
     docs = a.docs or ("none" if a.quick else str(PROJECT_ROOT / "docs" / "benchmarks.md"))
     if docs != "none":
         page = Path(docs)
-        page.write_text(markdown(report), encoding="utf-8")
+        _write_page(page, markdown(report))
         if (Path(opts.out) / "latency.png").is_file():
             shutil.copyfile(Path(opts.out) / "latency.png", page.with_name("bench-latency.png"))
         print(f"wrote {page}")
     return 0
+
+
+KEPT_SECTIONS = ("## Throughput",)  # measured by hand (benchmarks/serve.py, before/after a change): kept
+
+
+def _write_page(page: Path, text: str) -> None:
+    """Write the generated page, keeping the hand-measured sections of the page it replaces."""
+    old = page.read_text(encoding="utf-8") if page.is_file() else ""
+    kept = []
+    for title in KEPT_SECTIONS:
+        start = old.find("\n" + title + "\n")
+        if start >= 0 and title not in text:
+            end = old.find("\n## ", start + 1)
+            kept.append(old[start + 1 : end if end >= 0 else len(old)].rstrip() + "\n")
+    if kept:
+        at = text.find("\n## Targets\n")
+        at = at + 1 if at >= 0 else len(text)
+        text = text[:at] + "\n".join(kept) + "\n" + text[at:]
+    page.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

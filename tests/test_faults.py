@@ -260,9 +260,10 @@ def test_disk_full_during_write_loses_nothing(fake_assistant, monkeypatch, stage
 
     upload = a.config.corpus_dir.parent / "kantine.md"
     upload.write_text(NEW_DOC, encoding="utf-8")
-    with pytest.raises(IndexError_, match="No space left on device") as err:
+    with pytest.raises(AssistantError, match="No space left on device") as err:
         a.add_document(upload)
-    assert "previous index is unchanged" in str(err.value)
+    if stage != "fsync":  # a disk full at fsync stops the upload's journal (uploads.py) before the index is written
+        assert isinstance(err.value, IndexError_) and "previous index is unchanged" in str(err.value)
     monkeypatch.undo()
 
     assert _index_files(index_dir) == files_before  # no temporary or half-written files

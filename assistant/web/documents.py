@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from ..errors import AssistantError
-from .messages import document_error_text
+from .messages import api_endpoint, document_error_text, public_text
 from .render import (
     DOC_PLACEHOLDER,
     _e,
@@ -18,6 +18,7 @@ from .render import (
     render_documents,
     render_facts,
     render_notice,
+    render_skipped,
     render_summary,
 )
 
@@ -36,6 +37,11 @@ def _reporter(progress, prefix: str):
             pass
 
     return report
+
+
+def _check_doc_id(doc_id) -> None:
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise gr.Error("doc_id må være teksten doc_id fra /documents.", print_exception=False)
 
 
 def _status(ok: bool, message: str) -> str:
@@ -62,7 +68,7 @@ class DocumentHandlers:
         try:
             doc = self.assistant.document(str(doc_id))
         except AssistantError as exc:
-            return render_notice(f"Dokumentet kan ikke vises: {exc}")
+            return render_notice(public_text(f"Dokumentet kan ikke vises: {exc}"))
         return render_document(doc, int(start), int(end), ordinal)
 
     def open_clause(self, doc: str, avsnitt=None) -> str:
@@ -111,7 +117,8 @@ class DocumentHandlers:
         docs = self.documents()
         cards, targets = self.facts_cards(docs)
         choices = [(f"{d['title']} ({d['file']})", d["doc_id"]) for d in docs]
-        return (render_documents(docs), render_summary(docs), cards,
+        skipped = {name: document_error_text(Exception(why)) for name, why in self.assistant.skipped().items()}
+        return (render_documents(docs) + render_skipped(skipped), render_summary(docs), cards,
                 gr.update(choices=choices, value=None), targets)
 
     def scope_choices(self, current=None):
@@ -143,7 +150,8 @@ class DocumentHandlers:
         try:
             self.assistant.add_document(path, name=name, progress=report)
         except AssistantError as exc:
-            return {"ok": False, "message": f"Kunne ikke legge til «{name}»: {document_error_text(exc)}", "document": None,
+            return {"ok": False, "message": public_text(f"Kunne ikke legge til «{name}»: {document_error_text(exc)}"),
+                    "document": None,
                     "documents": self.documents()}
         except Exception:
             log.exception("upload failed")
@@ -174,7 +182,7 @@ class DocumentHandlers:
         try:
             r = self.assistant.refresh(progress=report)
         except AssistantError as exc:
-            return {"ok": False, "message": f"Kunne ikke oppdatere: {document_error_text(exc)}"}
+            return {"ok": False, "message": public_text(f"Kunne ikke oppdatere: {document_error_text(exc)}")}
         except Exception:
             log.exception("refresh failed")
             return {"ok": False, "message": "Kunne ikke oppdatere: en uventet feil oppstod."}
@@ -185,8 +193,8 @@ class DocumentHandlers:
         if r.skipped:
             message += " Hoppet over: " + "; ".join(f"{name} ({document_error_text(Exception(why))})"
                                                      for name, why in list(r.skipped.items())[:3])
-        return {"ok": True, "message": message, "added": r.added, "updated": r.updated, "removed": r.removed,
-                "skipped": r.skipped}
+        return {"ok": True, "message": public_text(message), "added": r.added, "updated": r.updated,
+                "removed": r.removed, "skipped": {name: public_text(why) for name, why in r.skipped.items()}}
 
     def confirm_remove(self, doc_id):
         """The confirmation row for removing `doc_id` (shown), with its question."""
@@ -204,7 +212,7 @@ class DocumentHandlers:
             doc = self.assistant.document(str(doc_id or ""))
             self.assistant.remove_document(doc.doc_id)
         except AssistantError as exc:
-            return {"ok": False, "message": f"Kunne ikke fjerne dokumentet: {document_error_text(exc)}"}
+            return {"ok": False, "message": public_text(f"Kunne ikke fjerne dokumentet: {document_error_text(exc)}")}
         except Exception:
             log.exception("remove failed")
             return {"ok": False, "message": "Kunne ikke fjerne dokumentet: en uventet feil oppstod."}
@@ -217,26 +225,33 @@ class DocumentHandlers:
         return _status(bool(result.get("ok")), str(result.get("message", ""))), gr.update(visible=False)
 
     # -- API --------------------------------------------------------------------------------
+    @api_endpoint
     def api_document(self, doc_id: str) -> dict:
+        _check_doc_id(doc_id)
         try:
             doc = self.assistant.document(doc_id)
         except AssistantError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_text(exc), print_exception=False) from None
         return {"doc_id": doc.doc_id, "file": doc.file, "title": doc.title, "date": doc.date, "kind": doc.kind,
                 "text": doc.text}
 
+    @api_endpoint
     def api_facts(self, doc_id: str) -> dict:
+        _check_doc_id(doc_id)
         try:
             doc = self.assistant.document(doc_id)
             rows = self.assistant.facts(doc.doc_id)
         except AssistantError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_text(exc), print_exception=False) from None
         return {"doc_id": doc.doc_id, "title": doc.title, "date": doc.date, "rows": rows}
 
+    @api_endpoint
     def api_refresh(self) -> dict:
         return self.refresh(progress=None)
 
+    @api_endpoint
     def api_remove(self, doc_id: str) -> dict:
+        _check_doc_id(doc_id)
         result = self.remove(doc_id)
         if not result["ok"]:
             raise gr.Error(result["message"], print_exception=False)

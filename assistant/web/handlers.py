@@ -21,7 +21,7 @@ from ..errors import AssistantError, FeedbackError, QuestionError
 from ..facts import is_overview_question
 from ..search import Analyzer
 from .documents import DocumentHandlers
-from .messages import question_error_text
+from .messages import api_endpoint, feedback_error_text, public_text, question_error_text
 from .render import (
     CARD_TEXTS,
     DOC_PLACEHOLDER,
@@ -40,6 +40,7 @@ log = logging.getLogger("avtaleassistenten.app")
 EMPTY_CONVERSATION = {"chat": [], "questions": [], "targets": [], "answers": []}
 MAX_KEPT_ANSWERS = 50  # the browser keeps the last 50 answers of a conversation (localStorage holds ~5 MB)
 MAX_OVERVIEW_DOCS = 5  # «Hva er denne avtalen?» with no document in view: the cards of at most this many
+MAX_LISTED_VOTES = 1000  # /votes lists the newest this many (the full list: `assistant feedback`)
 _VOTE_REF = re.compile(r"^(up|down):(\d+)$")
 
 
@@ -95,7 +96,7 @@ class Handlers(DocumentHandlers):
         def refuse(message: str, show_question: bool = True):
             if show_question:
                 chat.append({"role": "user", "content": render_question(text)})
-            chat.append({"role": "assistant", "content": render_notice(message)})
+            chat.append({"role": "assistant", "content": render_notice(public_text(message))})
             return chat, text, questions, targets, last_answer, gr.skip(), gr.skip(), "", answers
 
         try:
@@ -118,7 +119,15 @@ class Handlers(DocumentHandlers):
         return self._answered(chat, questions, targets, answers, answer.question, body, new_targets, data,
                               format_answer_text(answer))
 
+    def _remember(self, data: dict) -> None:
+        """Keep what this answer showed, so that a vote on it stores the server's copy (feedback.py)."""
+        try:
+            self.assistant.remember_answer(data)
+        except (AssistantError, OSError) as exc:  # the answer is still shown; a vote on it is refused
+            log.warning("could not keep answer %s for votes: %s", data.get("answer_id"), exc)
+
     def _answered(self, chat, questions, targets, answers, question, body, new_targets, data, export):
+        self._remember(data)
         chat.append({"role": "user", "content": render_question(question)})
         chat.append({"role": "assistant", "content": body})
         questions.append(question)
@@ -226,41 +235,50 @@ class Handlers(DocumentHandlers):
         return status, chat, comment
 
     def feedback(self, vote: str, last_answer, comment: str = ""):
-        """Store a vote on an answer; returns the status line and an emptied comment box."""
+        """Store a vote on an answer (by its id: the server's own copy is stored); returns the status
+        line and an emptied comment box."""
         if not last_answer:
             return "Still et spørsmål først, så kan du gi tilbakemelding på svaret.", comment
+        answer_id = last_answer.get("answer_id") if isinstance(last_answer, dict) else None
         try:
-            self.assistant.record_feedback(last_answer, vote, (comment or "").strip())
+            self.assistant.vote(answer_id, vote, comment or "")
         except (AssistantError, OSError) as exc:
-            return f"Tilbakemeldingen ble ikke lagret: {exc}", comment
+            return f"Tilbakemeldingen ble ikke lagret: {feedback_error_text(exc)}", comment
         return "Takk! Tilbakemeldingen er lagret.", ""
 
     # -- API (gradio_client) ----------------------------------------------------------------
+    @api_endpoint
     def api_ask(self, question: str, history: list[str] | None = None, docs: list[str] | None = None,
                 kinds: list[str] | None = None) -> dict:
         """`docs` (document ids or file names) and `kinds` («avtale», «pressemelding») limit the search."""
         try:
             self.assistant.sync()
-            answer = self.assistant.ask(question, history=[h for h in (history or []) if isinstance(h, str)],
+            answer = self.assistant.ask(question, history=[h for h in (history or []) if isinstance(h, str)]
+                                        if isinstance(history, list) else [],
                                         docs=_names(docs), kinds=_names(kinds))
         except QuestionError as exc:
-            raise gr.Error(question_error_text(exc), print_exception=False) from None
+            raise gr.Error(public_text(question_error_text(exc)), print_exception=False) from None
         except AssistantError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_text(exc), print_exception=False) from None
         data = answer.to_json()
         data["text"] = format_answer_text(answer)
         data["answer_id"] = uuid.uuid4().hex
+        self._remember(data)
         return data
 
-    def api_feedback(self, answer: dict, vote: str, comment: str = "") -> dict:
+    @api_endpoint
+    def api_feedback(self, answer: dict | str, vote: str, comment: str = "") -> dict:
+        """A vote on an answer /ask gave: `answer` is that answer (only its answer_id is read) or the id."""
+        answer_id = answer.get("answer_id") if isinstance(answer, dict) else answer
         try:
-            answer_id = self.assistant.record_feedback(answer or {}, vote, comment or "")
+            stored = self.assistant.vote(answer_id, vote, comment)
         except (AssistantError, OSError) as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        return {"ok": True, "answer_id": answer_id, "file": str(self.assistant.feedback.path)}
+            raise gr.Error(public_text(exc), print_exception=False) from None
+        return {"ok": True, "answer_id": stored["answer_id"], "vote": stored["vote"]}
 
+    @api_endpoint
     def api_votes(self, vote: str = "") -> list[dict]:
         try:
-            return self.assistant.feedback.votes(vote if vote in ("up", "down") else None)
+            return self.assistant.feedback.votes(vote if vote in ("up", "down") else None, limit=MAX_LISTED_VOTES)
         except FeedbackError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public_text(exc), print_exception=False) from None

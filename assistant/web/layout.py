@@ -10,6 +10,7 @@ import warnings
 import gradio as gr
 
 from ..e5convert import default_model_dir
+from ..feedback import MAX_COMMENT
 from ..loaders import SUPPORTED
 from .assets import (
     COMPACT_JS,
@@ -34,6 +35,12 @@ EXAMPLES = [
     "What does the agreement say about competence and training?",
     "Hva er denne avtalen?",
 ]
+
+# Questions run in parallel (the searcher and the model are safe to share for reads; see
+# docs/ui.md, «Questions in parallel»); changes to the corpus (upload, «Oppdater», removal, their
+# API endpoints) run one at a time, in one queue of their own, and under Assistant's lock.
+# (Config.ask_concurrency, env ASSISTANT_ASK_CONCURRENCY, sets how many questions at once.)
+_CORPUS = {"concurrency_limit": 1, "concurrency_id": "corpus"}
 
 _PRIVATE = (
     {"api_visibility": "private"}
@@ -94,6 +101,7 @@ def browser_secret() -> str | None:
 def build_app(assistant) -> gr.Blocks:
     """The Gradio app over `assistant`. Nothing is loaded here; the first question loads the index."""
     h = Handlers(assistant)
+    _ASK = {"concurrency_limit": getattr(assistant.config, "ask_concurrency", 8), "concurrency_id": "ask"}
     supported = ", ".join(SUPPORTED)
     with warnings.catch_warnings():  # gradio 6 moved css/js/theme to launch(); both keep working
         warnings.simplefilter("ignore")
@@ -134,7 +142,8 @@ def build_app(assistant) -> gr.Blocks:
                             up_btn = gr.Button("✓ Svaret hjalp", size="sm", elem_id="fb-up", min_width=120)
                             down_btn = gr.Button("✗ Svaret hjalp ikke", size="sm", elem_id="fb-down", min_width=140)
                             comment = gr.Textbox(placeholder="Valgfri kommentar til svaret …", show_label=False,
-                                                 lines=1, scale=3, elem_id="fb-comment", min_width=160)
+                                                 lines=1, scale=3, elem_id="fb-comment", min_width=160,
+                                                 max_length=MAX_COMMENT)
                             new_btn = gr.Button("Ny samtale", size="sm", elem_id="new-chat", min_width=110)
                         fb_status = gr.Markdown("", elem_id="fb-status")
                         gr.HTML("<p id='share-out-text' aria-live='polite'></p>", elem_id="share-out")
@@ -176,14 +185,14 @@ def build_app(assistant) -> gr.Blocks:
                 upload_result = gr.JSON(visible=False)
 
         # the API endpoints first, so that they get these names (UI events are private)
-        gr.api(h.api_ask, api_name="ask")
+        gr.api(h.api_ask, api_name="ask", **_ASK)
         gr.api(h.documents, api_name="documents")
         gr.api(h.api_document, api_name="document")
         gr.api(h.api_facts, api_name="facts")
         gr.api(h.api_feedback, api_name="feedback")
         gr.api(h.api_votes, api_name="votes")
-        gr.api(h.api_refresh, api_name="refresh")
-        gr.api(h.api_remove, api_name="remove")
+        gr.api(h.api_refresh, api_name="refresh", **_CORPUS)
+        gr.api(h.api_remove, api_name="remove", **_CORPUS)
 
         def then_save(event):
             return event.then(h.save, [chat, questions, targets, answers], [conversation], **_PRIVATE)
@@ -200,10 +209,10 @@ def build_app(assistant) -> gr.Blocks:
                        conversation]
         ask_inputs = [question, chat, questions, targets, last_answer, answers, scope]
         for event in (question.submit, ask_btn.click):
-            event(ask, ask_inputs, ask_outputs, **_PRIVATE).then(None, js=SCROLL_CHAT_JS, **_PRIVATE)
+            event(ask, ask_inputs, ask_outputs, **_ASK, **_PRIVATE).then(None, js=SCROLL_CHAT_JS, **_PRIVATE)
         for btn, text in zip(example_btns, EXAMPLES):
             btn.click(lambda c, q, t, la, a, sc, text=text: ask(text, c, q, t, la, a, sc),
-                      [chat, questions, targets, last_answer, answers, scope], ask_outputs, **_PRIVATE).then(
+                      [chat, questions, targets, last_answer, answers, scope], ask_outputs, **_ASK, **_PRIVATE).then(
                 None, js=SCROLL_CHAT_JS, **_PRIVATE)
         clear_outputs = [chat, question, questions, targets, last_answer, export_text, export_file, fb_status, doc_view,
                          answers, conversation]
@@ -223,15 +232,17 @@ def build_app(assistant) -> gr.Blocks:
 
         overview_outputs = [overview, summary, facts, remove_doc, fact_targets]
         upload_file.upload(h.upload, [upload_file], [upload_result], api_name="upload",
-                           show_progress_on=[upload_status]).then(
+                           show_progress_on=[upload_status], **_CORPUS).then(
             h.after_upload, [upload_result], [upload_status, overview, summary, upload_file], **_PRIVATE
         ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
-        refresh_btn.click(h.refresh, None, [change_result], show_progress_on=[corpus_status], **_PRIVATE).then(
+        refresh_btn.click(h.refresh, None, [change_result], show_progress_on=[corpus_status], **_CORPUS,
+                          **_PRIVATE).then(
             h.after_change, [change_result], [corpus_status, confirm], **_PRIVATE
         ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
         remove_btn.click(h.confirm_remove, [remove_doc], [confirm, confirm_text], **_PRIVATE)
         no_btn.click(lambda: gr.update(visible=False), None, [confirm], **_PRIVATE)
-        yes_btn.click(h.remove, [remove_doc], [change_result], show_progress_on=[corpus_status], **_PRIVATE).then(
+        yes_btn.click(h.remove, [remove_doc], [change_result], show_progress_on=[corpus_status], **_CORPUS,
+                      **_PRIVATE).then(
             h.after_change, [change_result], [corpus_status, confirm], **_PRIVATE
         ).then(h.overview, None, overview_outputs, **_PRIVATE).then(h.scope_choices, [scope], [scope], **_PRIVATE)
 

@@ -311,6 +311,16 @@ def render_documents(docs: list[dict]) -> str:
             f"<th>Avsnitt</th><th>Fil</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+def render_skipped(reasons: dict[str, str]) -> str:
+    """The files of the corpus folder that are not indexed, each with its reason (already bokmål)."""
+    if not reasons:
+        return ""
+    items = "".join(f"<li><b>{_e(name)}</b>: {_e(why)}</li>" for name, why in sorted(reasons.items())[:50])
+    more = f"<li>… og {len(reasons) - 50} til</li>" if len(reasons) > 50 else ""
+    return (f"<div class='doc-skipped' id='doc-skipped'><p>Ikke tatt med i søket ({len(reasons)}):</p>"
+            f"<ul>{items}{more}</ul></div>")
+
+
 def render_summary(docs: list[dict]) -> str:
     """One line for the chat tab: how many documents and clauses the answers come from."""
     n, clauses = len(docs), sum(int(d.get("clauses", 0)) for d in docs)
