@@ -189,9 +189,9 @@ def test_follow_up_passes_earlier_questions_as_history(handlers, monkeypatch):
     seen = []
     real = handlers.assistant.ask
 
-    def spy(question, history=()):
+    def spy(question, history=(), **scope):
         seen.append(list(history))
-        return real(question, history=history)
+        return real(question, history=history, **scope)
 
     monkeypatch.setattr(handlers.assistant, "ask", spy)
     state = ask(handlers, "Hvor lenge gjelder kvalitetsavtalen?")
