@@ -178,7 +178,7 @@ def agreement_groups(searcher, result: SearchResult, top_k: int, context: bool, 
             break
         if any(d == f[0] for f in found) or not is_agreement(profiles[d]):
             continue
-        alone = searcher.search(result.query, top_k, restrict_doc=d, context=context)
+        alone = searcher.search(result.query, top_k, qvec=result.qvec, restrict_doc=d, context=context)
         if alone.lead and alone.answerable >= threshold:
             found.append((d, list(alone.lead), lead_first(alone)[0]))
     if len(found) < 2:

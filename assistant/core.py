@@ -256,7 +256,7 @@ class Assistant:
         if own is not None:  # «Hva sier avtalen om …?»: the agreements' own text first
             result = searcher.search(query, k, context=context, docs=own)
             if not self._answers(result):  # they do not answer: the pages about them may
-                wider = searcher.search(query, k, context=context, docs=chosen)
+                wider = searcher.search(query, k, qvec=result.qvec, context=context, docs=chosen)
                 if self._answers(wider):
                     result = wider
                     lead = wider.lead_clause

@@ -106,6 +106,7 @@ class SearchResult:
     query: object = None  # the parsed Query
     lead_clause: Clause | None = None  # the clause the lead is quoted from
     named: tuple[str, ...] = ()  # the documents the question names, which the search kept to
+    qvec: np.ndarray | None = None  # the question's vector, for further searches of the same question
 
 
 class _Lexical:
@@ -329,7 +330,7 @@ class Searcher:
         lead, lead_clause = self._lead(chosen)
         share = float(ranked.X[0, 5]) if len(ranked.rows) else 0.0
         return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause,
-                            tuple(sorted(named)))
+                            tuple(sorted(named)), qvec)
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool) -> list[Hit]:
         probs = ranked.probs
