@@ -284,6 +284,10 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
             ask(pg, "Hva handler kvalitetsavtalen om?")
             shot(pg, "facts-reply.png", settle_ms=500)
 
+            ask(pg, "Hvem signerte avtalen?")
+            last_answer(pg).locator(".group").first.wait_for(timeout=UI_WAIT)
+            shot(pg, "grouped.png", settle_ms=500)
+
             pg.locator("#compact input[type=checkbox]").check()
             ask(pg, "Hvor lenge gjelder kvalitetsavtalen?")
             shot(pg, "compact.png", settle_ms=500)
