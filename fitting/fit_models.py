@@ -232,7 +232,8 @@ def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Rando
 
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
-        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, about_share: float = ABOUT_SHARE) -> dict:
+        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, about_share: float = ABOUT_SHARE,
+        with_plain: bool = False) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -251,42 +252,53 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         embedder = load_embedder(DEFAULT_MODEL)
     work = Path(work_dir or (tmp or default_model_dir().parent / "fit"))
     asked = len(questions)
+    plain_questions = questions
     questions, related = about_corpus(corpus, questions, work / "about-corpus", random.Random(seed), about_share)
-    corpus = work / "about-corpus"
+    plain_corpus, corpus = corpus, work / "about-corpus"
     train = Assistant(Config(corpus_dir=corpus, index_dir=work / "train-about-index", models_file="off"), embedder=embedder)
+    plain = Assistant(Config(corpus_dir=plain_corpus, index_dir=work / "train-index", models_file="off"),
+                      embedder=embedder) if with_plain else None
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
     try:
         report = {"questions": asked, "questions_with_gold": len(questions),
-                  "about_pages": sum(1 for p in corpus.glob("omtale-*.txt")), "lexical_keep": lexical_keep,
-                  "ranker_features_dropped": list(drop),
+                  "about_pages": sum(1 for p in corpus.glob("omtale-*.txt")), "with_plain_corpus": with_plain,
+                  "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
                   "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives),
                   "abstain_lexical_keep": abstain_keep}
-        log(f"indexing {corpus} and {seeds_dir}")
+        log(f"indexing {corpus} and {seeds_dir}" + (f" and {plain_corpus}" if plain else ""))
         train.index()
         seeds.index()
-        ts, ss = train.load(), seeds.load()
-        qvecs = np.asarray(embedder.embed_queries([q["question"] for q in questions]), dtype=np.float32)
-        log(f"{len(questions)} questions embedded ({time.perf_counter() - t0:.0f} s)")
+        ss = seeds.load()
+        corpora = [(train.load(), questions, related)]  # (searcher, its questions, related documents)
+        if plain is not None:  # the articles as they are, too: the ordinary case keeps its weight
+            plain.index()
+            corpora.insert(0, (plain.load(), plain_questions, {}))
+        texts = sorted({q["question"] for _, qs, _ in corpora for q in qs})
+        vec_of = dict(zip(texts, np.asarray(embedder.embed_queries(texts), dtype=np.float32)))
+        log(f"{len(texts)} questions embedded ({time.perf_counter() - t0:.0f} s)")
         rankers, sentences, abstainers = {}, {}, {}
-        n_docs = len(ts.doc_ids)
         for variant in VARIANTS:
-            # every question is asked twice: against all the train articles, and against a small
-            # corpus of its own article and SMALL_OTHERS others (the product's corpora are a few documents)
-            samples = []  # (question, qvec, query, terms, within, candidate features)
-            for q, qv in zip(questions, qvecs):
-                query = as_query(q["question"], variant)
-                qt = variant_terms(ts, query, variant, lexical_keep, rng)
-                own = ts._doc_pos.get(Path(q["doc"]).stem)
-                near = [ts._doc_pos[d] for d in related.get(Path(q["doc"]).stem, ()) if d in ts._doc_pos]
-                others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1 + len(near)))
-                          if d != own and d not in near][:SMALL_OTHERS]
-                for within in (None, np.array([own, *near, *others])):
-                    rows, lex, lmax = candidates(ts, qv, qt, within=within)
-                    x, cos = clause_features(ts, query, qv, qt, rows, lex, lmax)
-                    samples.append((q, qv, query, qt, within, (rows, x, cos, lex, lmax)))
+            # every question is asked twice: against a whole train corpus, and against a small corpus
+            # of its own document, the pages related to it and SMALL_OTHERS others (the product's
+            # corpora are a few documents)
+            samples = []  # (searcher, question, qvec, query, terms, within, candidate features)
+            for ts, qs, rel in corpora:
+                n_docs = len(ts.doc_ids)
+                for q in qs:
+                    qv = vec_of[q["question"]]
+                    query = as_query(q["question"], variant)
+                    qt = variant_terms(ts, query, variant, lexical_keep, rng)
+                    own = ts._doc_pos.get(Path(q["doc"]).stem)
+                    near = [ts._doc_pos[d] for d in rel.get(Path(q["doc"]).stem, ()) if d in ts._doc_pos]
+                    others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1 + len(near)))
+                              if d != own and d not in near][:SMALL_OTHERS]
+                    for within in (None, np.array([own, *near, *others])):
+                        rows, lex, lmax = candidates(ts, qv, qt, within=within)
+                        x, cos = clause_features(ts, query, qv, qt, rows, lex, lmax)
+                        samples.append((ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax)))
             # 1. ranker: the gold clause holds the answer's first character
             groups = []
-            for q, _, _, _, _, (rows, x, _, _, _) in samples:
+            for ts, q, _, _, _, _, (rows, x, _, _, _) in samples:
                 gold = first_row(ts, q)
                 if gold is not None and gold in set(rows.tolist()):
                     groups.append((x, rows == gold))
@@ -294,7 +306,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             report[f"{variant}_ranker_groups"] = len(groups)
             # 2. sentence model, on the fitted ranker's top clauses
             sgroups, hits1, ranked_all = [], 0, []
-            for q, qv, query, qt, within, (rows, x, cos, lex, lmax) in samples:
+            for ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax) in samples:
                 scores = rankers[variant].score(x)
                 order = np.argsort(-scores, kind="stable")
                 ranked = Ranked(rows[order], scores[order], x[order], cos[order], lex, lmax)
@@ -307,12 +319,12 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                 if gold.any():
                     sgroups.append((sx, gold))
             sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES)
-            report[f"{variant}_train_hit1"] = round(hits1 / len(questions), 4)
+            report[f"{variant}_train_hit1"] = round(hits1 / sum(len(qs) for _, qs, _ in corpora), 4)
             report[f"{variant}_sentence_groups"] = len(sgroups)
             partial = Models({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
             # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
             xs, ys, kinds = [], [], []
-            for (q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
+            for (ts, q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
                 if abstain_keep < 1.0:  # the question in other words: some of its words do not match
                     qt = variant_terms(ts, query, variant, abstain_keep, rng)
                     ranked = rank(ts, query, qv, qt, partial, within=within)
@@ -320,7 +332,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                 cases = [(ts, ranked, chosen, qt, 1, "answerable")]
                 near = rank(ts, query, qv, qt, partial, exclude=frozenset(gold_rows(ts, q)), within=within)
                 cases.append((ts, near, choose_sentence(ts, query, qv, qt, near, partial), qt, 0, "near"))
-                if within is None:
+                if within is None and ts is corpora[0][0]:  # the seeds once per question
                     sqt = variant_terms(ss, query, variant, abstain_keep, rng)
                     far = rank(ss, query, qv, sqt, partial)
                     cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
@@ -356,7 +368,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                        + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
                        + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else "")
                        + (f" --abstain-keep {abstain_keep}" if abstain_keep < 1 else "")
-                       + (f" --about-share {about_share}" if about_share != ABOUT_SHARE else ""),
+                       + (f" --about-share {about_share}" if about_share != ABOUT_SHARE else "")
+                       + (" --with-plain" if with_plain else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
             "embedding_model": embedder.name,
@@ -388,6 +401,8 @@ def main(argv=None) -> int:
     ap.add_argument("--abstain-features", default="", help="comma-separated: the only abstention features used")
     ap.add_argument("--negatives", default="far,near", help="out-of-scope examples: far (the seeds), near (answer removed)")
     ap.add_argument("--work", type=Path, help="folder for the fitting corpus and its indexes (default: the cache's fit/)")
+    ap.add_argument("--with-plain", action="store_true",
+                    help="also fit on the train articles as they are (besides the corpus with pages about them)")
     ap.add_argument("--about-share", type=float, default=ABOUT_SHARE,
                     help="share of the train articles turned into pages about the others (about_corpus)")
     ap.add_argument("--abstain-keep", type=float, default=1.0,
@@ -396,7 +411,7 @@ def main(argv=None) -> int:
     fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
         negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, about_share=a.about_share,
-        work_dir=a.work)
+        work_dir=a.work, with_plain=a.with_plain)
     return 0
 
 
