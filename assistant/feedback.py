@@ -170,29 +170,21 @@ class FeedbackStore:
         return db
 
     def _write(self, sql: str, rows: Iterable[tuple], marker: tuple | None = None) -> int:
-        """Run `sql` for each row in one IMMEDIATE transaction; returns the rows changed."""
-        try:
-            with self._db() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    if marker is not None and db.execute("SELECT 1 FROM imports WHERE path = ?",
-                                                         (marker[0],)).fetchone():
-                        db.execute("ROLLBACK")
-                        return 0
-                    changed = 0
-                    for row in rows:
-                        changed += db.execute(sql, row).rowcount
-                    if marker is not None:
-                        db.execute("INSERT INTO imports (path, time, rows) VALUES (?, ?, ?)", (marker[0], _now(), changed))
-                    db.execute("COMMIT")
-                    return changed
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-        except sqlite3.Error as exc:
-            raise FeedbackError(f"the vote could not be stored in {self.path.name} ({exc})") from None
+        """Run `sql` for each row in one IMMEDIATE transaction; returns the rows changed. With a
+        `marker` (an imported file), nothing is written when that file was imported before."""
+        def work(db) -> int:
+            if marker is not None and db.execute("SELECT 1 FROM imports WHERE path = ?", (marker[0],)).fetchone():
+                return 0
+            changed = 0
+            for row in rows:
+                changed += db.execute(sql, row).rowcount
+            if marker is not None:
+                db.execute("INSERT INTO imports (path, time, rows) VALUES (?, ?, ?)", (marker[0], _now(), changed))
+            return changed
 
-    def _transaction(self, work):
+        return self._transaction(work, "the vote could not be stored in {name} ({exc})")
+
+    def _transaction(self, work, failure: str = "the feedback database {name} cannot be written ({exc})"):
         """`work(db)` in one IMMEDIATE transaction; its FeedbackError rolls back and is raised as it is."""
         try:
             with self._db() as db:
@@ -205,7 +197,7 @@ class FeedbackStore:
                     db.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
-            raise FeedbackError(f"the feedback database {self.path.name} cannot be written ({exc})") from None
+            raise FeedbackError(failure.format(name=self.path.name, exc=exc)) from None
 
     # -- answers the server gave, and votes on them -----------------------------------------
     def remember(self, answer: dict) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -26,19 +25,12 @@ import tempfile
 from pathlib import Path
 
 from .errors import DocumentError
+from .index import _sha256
 
 __all__ = ["PREFIX", "Upload", "recover"]
 
 PREFIX = ".upload-"
 INTENT, PREVIOUS, DONE = "intent.json", "previous", "done"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:
