@@ -6,6 +6,10 @@ import hashlib
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +98,24 @@ def real_assistant(tmp_path_factory, real_embedder):
     assistant = Assistant(config, embedder=real_embedder)
     assistant.index()
     return assistant
+
+
+def kill_child_at(args: list[str], marker: Path, stage: str, timeout: float, before_kill=None) -> None:
+    """Run the Python script `args` (a child that writes `stage` into `marker` when it gets there)
+    and SIGKILL it at that point; `before_kill()` runs just before the signal."""
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (marker.exists() and marker.read_text() == stage):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the child never reached the stage"
+            time.sleep(0.05)
+        if before_kill is not None:
+            before_kill()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL

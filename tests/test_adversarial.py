@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -23,7 +20,7 @@ import pytest
 
 from assistant import Assistant, Config, DocumentError
 from assistant.index import load_index
-from tests.conftest import ROOT, FakeEmbedder
+from tests.conftest import ROOT, FakeEmbedder, kill_child_at
 
 KVALITET = "avtale-kvalitet-helse-omsorg-2012-2015"
 SECRET = "root:x:0:0:root:/root:/bin/bash\nhemmeligord nologin daemon\n"
@@ -196,23 +193,8 @@ def _kill_upload_at(stage: str, corpus: Path, index_dir: Path, source: Path, tmp
     script.write_text(UPLOAD_CHILD.format(root=str(ROOT)), encoding="utf-8")
     marker = tmp_path / "marker"
     marker.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, str(script), str(corpus), str(index_dir), str(marker), stage, str(source)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while not (marker.exists() and marker.read_text() == stage):
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the child never reached the stage"
-            time.sleep(0.05)
-        if while_alive is not None:
-            while_alive()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_child_at([str(script), str(corpus), str(index_dir), str(marker), stage, str(source)], marker, stage,
+                  timeout=90, before_kill=while_alive)
 
 
 @pytest.mark.parametrize("stage, replace", [

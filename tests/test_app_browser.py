@@ -112,19 +112,30 @@ def browser():
             b.close()
 
 
+def ready(pg):
+    """Wait until the page has its question box and has loaded the documents' summary."""
+    pg.wait_for_selector("#question textarea", timeout=UI_WAIT)
+    pg.wait_for_function("() => (document.querySelector('#doc-summary')?.innerText || '').includes('Svarer ut fra')",
+                         timeout=UI_WAIT)
+
+
 @pytest.fixture
-def page(browser, server):
+def context(browser):
+    ctx = browser.new_context(viewport=VIEWPORT, locale="nb-NO")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context, server):
+    """The app, loaded; dialogs are dismissed and their messages kept in `page.dialogs`."""
     url, _ = server
-    context = browser.new_context(viewport=VIEWPORT, locale="nb-NO")
     pg = context.new_page()
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     pg.goto(url)
-    pg.wait_for_selector("#question textarea", timeout=UI_WAIT)
-    pg.wait_for_function("() => (document.querySelector('#doc-summary')?.innerText || '').includes('Svarer ut fra')",
-                         timeout=UI_WAIT)
-    yield pg
-    context.close()
+    ready(pg)
+    return pg
 
 
 # -- tests -----------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_app_browser import UI_WAIT, ask, last_answer
-from tests.test_app_browser_issue9 import KVALITET, LEVE, browser, context, page, server  # noqa: F401 (fixtures)
+from tests.test_app_browser import UI_WAIT, ask, browser, context, last_answer, page, server  # noqa: F401 (fixtures)
+from tests.test_app_browser_issue9 import KVALITET, LEVE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -19,7 +19,7 @@ def card_titles(pg) -> list[str]:
     return last_answer(pg).locator(".source-card .card-title").all_text_contents()
 
 
-def test_search_only_in_a_document_from_the_documents_tab(page, server):  # noqa: F811
+def test_search_only_in_a_document_from_the_documents_tab(page, server):
     _, assistant = server
     title = assistant.document(LEVE).title
     page.get_by_role("tab", name="Dokumenter").click()
@@ -33,7 +33,7 @@ def test_search_only_in_a_document_from_the_documents_tab(page, server):  # noqa
     assert titles and all(title in t for t in titles)
 
 
-def test_search_in_a_document_chosen_in_the_chat(page, server):  # noqa: F811
+def test_search_in_a_document_chosen_in_the_chat(page, server):
     _, assistant = server
     title = assistant.document(KVALITET).title
     page.locator("#scope input").click()
@@ -44,7 +44,7 @@ def test_search_in_a_document_chosen_in_the_chat(page, server):  # noqa: F811
     assert titles and all(title in t for t in titles)
 
 
-def test_a_question_two_agreements_answer_is_grouped_in_the_chat(page):  # noqa: F811
+def test_a_question_two_agreements_answer_is_grouped_in_the_chat(page):
     ask(page, "Hvem signerte avtalen?")
     groups = last_answer(page).locator(".group")
     assert groups.count() == 2

@@ -7,21 +7,20 @@ Run alone:  python -m pytest -q tests/test_app_browser_issue9.py
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.test_app_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.test_app_browser import (  # noqa: F401 (browser, context, page, server: fixtures)
     MODEL_WAIT,
     UI_WAIT,
-    VIEWPORT,
     ask,
-    copy_assistant,
+    browser,
+    context,
     last_answer,
-    serve,
+    page,
+    ready,
+    server,
     upload,
 )
 
@@ -42,54 +41,6 @@ AGREEMENT = (
     "Kari Nordmann\nOrdfører\n\n"
     "Ola Nordmann\nDaglig leder\n"
 )
-
-
-@pytest.fixture(scope="module")
-def server(real_assistant, real_embedder, tmp_path_factory):
-    assistant = copy_assistant(real_assistant, real_embedder, tmp_path_factory.mktemp("app-browser-9"))
-    demo, url = serve(assistant)
-    try:
-        yield url, assistant
-    finally:
-        demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def ready(pg):
-    pg.wait_for_selector("#question textarea", timeout=UI_WAIT)
-    pg.wait_for_function("() => (document.querySelector('#doc-summary')?.innerText || '').includes('Svarer ut fra')",
-                         timeout=UI_WAIT)
-
-
-@pytest.fixture
-def context(browser):
-    ctx = browser.new_context(viewport=VIEWPORT, locale="nb-NO")
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context, server):
-    url, _ = server
-    pg = context.new_page()
-    pg.dialogs = []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.goto(url)
-    ready(pg)
-    return pg
 
 
 def facts_card(pg, doc_id: str):

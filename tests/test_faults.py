@@ -9,9 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -23,7 +20,7 @@ from assistant import Assistant, AssistantError, Config, IndexError_, ModelError
 from assistant.facts import FACTS_FILE
 from assistant.index import MANIFEST, build_index, load_index
 from assistant.lexical_store import STATE_PREFIX
-from tests.conftest import ROOT, FakeEmbedder
+from tests.conftest import ROOT, FakeEmbedder, kill_child_at
 
 NEW_DOC = "# Ny avtale om kantiner\n\n" + "\n\n".join(
     f"Punkt {n}: Partene er enige om at kantina skal servere blåbærsyltetøy på dag {n}." for n in range(1, 400)
@@ -109,22 +106,8 @@ def test_sigkill_during_build_keeps_previous_index(corpus_dir, tmp_path, stage):
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(root=str(ROOT)), encoding="utf-8")
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, str(script), str(corpus_dir), str(index_dir), str(marker), stage],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while not (marker.exists() and marker.read_text() == stage):
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "the child never reached the stage"
-            time.sleep(0.05)
-        time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_child_at([str(script), str(corpus_dir), str(index_dir), str(marker), stage], marker, stage, timeout=60,
+                  before_kill=lambda: time.sleep(0.1))
 
     # the previous index is intact and is the one that loads
     assert (index_dir / MANIFEST).read_bytes() == manifest_before
