@@ -14,8 +14,8 @@ from .lang import detect_language
 from .search import SearchResult
 from .types import Document, Hit
 
-__all__ = ["Answer", "Group", "agreement_groups", "build_answer", "detect_language", "format_answer_text",
-           "result_row", "section_path", "source_label"]
+__all__ = ["Answer", "Group", "answers_question", "build_answer", "detect_language", "format_answer_text",
+           "lead_first", "result_row", "section_path", "source_label"]
 
 TEXTS = {
     "nb": {
@@ -146,46 +146,20 @@ def source_label(hit: Hit, doc: Document, language: str = "nb") -> str:
     return " · ".join(parts)
 
 
+def answers_question(result: SearchResult, threshold: float) -> bool:
+    """The search found a sentence to quote and the abstention model says the documents answer."""
+    return bool(result.hits) and bool(result.lead) and result.answerable >= threshold
+
+
 def build_answer(question: str, search_query: str, result: SearchResult, documents: dict[str, Document],
                  threshold: float, follow_up: bool = False) -> Answer:
     """The answer: the quoted lead (chosen by the sentence model) when the abstention model says
     the documents answer, else «not covered» with the nearest clauses."""
     language = result.language if result.language in TEXTS else "nb"
-    answered = bool(result.hits) and bool(result.lead) and result.answerable >= threshold
+    answered = answers_question(result, threshold)
     hits = lead_first(result) if answered else result.hits
     return Answer(question, search_query, answered, language, list(result.lead) if answered else [], hits,
                   documents, result.answerable, follow_up)
-
-
-MAX_GROUPS = 3  # agreements in a grouped reply
-
-
-def agreement_groups(searcher, result: SearchResult, top_k: int, context: bool, threshold: float) -> list[Group]:
-    """When the answer comes from an agreement and other agreements among the hits also answer
-    the question (each searched alone, the abstention model deciding), one group per agreement,
-    newest first; else []. The same fitted models decide as for any answer."""
-    from .profile import is_agreement
-
-    lead = result.lead_clause
-    profiles = searcher.profiles
-    if lead is None or not is_agreement(profiles[lead.doc_id]):
-        return []
-    first = lead_first(result)[0]
-    found = [(lead.doc_id, list(result.lead), first)]
-    for h in result.hits:
-        d = h.clause.doc_id
-        if len(found) >= MAX_GROUPS:
-            break
-        if any(d == f[0] for f in found) or not is_agreement(profiles[d]):
-            continue
-        alone = searcher.search(result.query, top_k, qvec=result.qvec, restrict_doc=d, context=context)
-        if alone.lead and alone.answerable >= threshold:
-            found.append((d, list(alone.lead), lead_first(alone)[0]))
-    if len(found) < 2:
-        return []
-    docs = searcher.data.documents
-    groups = [Group(d, docs[d].title, profiles[d].date, lead_, hit) for d, lead_, hit in found]
-    return sorted(groups, key=lambda g: g.date, reverse=True)
 
 
 def lead_first(result: SearchResult) -> list[Hit]:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, agreement_groups, build_answer
+from .answer import Answer, Group, answers_question, build_answer, lead_first
 from .config import Config
 from .embed import load_embedder
 from .errors import DocumentError, IndexError_, QuestionError
@@ -29,6 +29,7 @@ __all__ = ["Assistant", "TRASH", "clean_question", "safe_filename"]
 
 log = logging.getLogger("avtaleassistenten")
 TRASH = ".trash"  # removed documents go here inside the corpus folder (hidden: never indexed)
+MAX_GROUPS = 3  # agreements in a reply grouped by agreement
 
 
 def _manifest_stat(index_dir: Path) -> tuple | None:
@@ -269,7 +270,7 @@ class Assistant:
         if answer.answered and about_kind:
             answer.notes.append(answer.texts["about_note"].format(kind=about_kind))
         elif answer.answered and doc_id is None and not named:
-            answer.groups = agreement_groups(searcher, result, k, context, self.config.abstain_threshold)
+            answer.groups = self._agreement_groups(searcher, result, k, context)
         return answer
 
     def named_documents(self, question: str) -> list[str]:
@@ -285,7 +286,31 @@ class Assistant:
         return sorted((d for d, p in profiles.items() if is_agreement(p)), key=lambda d: _neg_date(profiles[d].date))
 
     def _answers(self, result: SearchResult) -> bool:
-        return bool(result.hits) and bool(result.lead) and result.answerable >= self.config.abstain_threshold
+        return answers_question(result, self.config.abstain_threshold)
+
+    def _agreement_groups(self, searcher: Searcher, result: SearchResult, top_k: int, context: bool) -> list[Group]:
+        """When the answer comes from an agreement and other agreements among the hits also answer
+        the question (each searched alone, the abstention model deciding), one group per agreement,
+        newest first; else []. The same fitted models decide as for any answer."""
+        lead = result.lead_clause
+        profiles = searcher.profiles
+        if lead is None or not is_agreement(profiles[lead.doc_id]):
+            return []
+        found = [(lead.doc_id, list(result.lead), lead_first(result)[0])]
+        for h in result.hits:
+            d = h.clause.doc_id
+            if len(found) >= MAX_GROUPS:
+                break
+            if any(d == f[0] for f in found) or not is_agreement(profiles[d]):
+                continue
+            alone = searcher.search(result.query, top_k, qvec=result.qvec, restrict_doc=d, context=context)
+            if self._answers(alone):
+                found.append((d, list(alone.lead), lead_first(alone)[0]))
+        if len(found) < 2:
+            return []
+        docs = searcher.data.documents
+        groups = [Group(d, docs[d].title, profiles[d].date, lead_, hit) for d, lead_, hit in found]
+        return sorted(groups, key=lambda g: g.date, reverse=True)
 
     @staticmethod
     def _own_text(text: str, searcher: Searcher, docs: frozenset[str]) -> frozenset[str] | None:

@@ -21,7 +21,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .dense import Dense as _Dense
 from .features import names_and_numbers, query_terms
 from .index import IndexData
 from .models import load_models
-from .profile import named_documents, profile_document
+from .profile import DocProfile, named_documents, profile_document
 from .query import Query, parse_query
 from .rank import abstain_features, answerability, choose_sentence, rank
 from .types import Clause, Hit
@@ -233,9 +233,16 @@ class Searcher:
         self._sent_hi = np.searchsorted(spans[:, 0], np.arange(n), side="right") if n else np.zeros(0, np.int64)
         self._cache: dict[tuple[str, int], frozenset[str]] = {}
         self._word_vectors: np.ndarray | None = None  # float32 copy, made on the first English question
-        # which agreement: each document's kind, date and names (profile.py)
-        self.profiles = {d: profile_document(data.documents[d], self.analyzer) for d in doc_ids}
-        self.doc_about = np.array([self.profiles[d].about for d in doc_ids], dtype=np.float64)
+
+    # -- which agreement: each document's kind, date and names (profile.py) ---------------
+    @cached_property
+    def profiles(self) -> dict[str, DocProfile]:
+        """Made on first use (~80 µs a document), not at start; computing it twice in two threads is harmless."""
+        return {d: profile_document(self.data.documents[d], self.analyzer) for d in self.doc_ids}
+
+    @cached_property
+    def doc_about(self) -> np.ndarray:  # per document position: 1.0 for a page about something (a ranker feature)
+        return np.array([self.profiles[d].about for d in self.doc_ids], dtype=np.float64)
 
     # -- cached term sets ----------------------------------------------------------------
     def _terms(self, kind: str, key: int, text) -> frozenset[str]:
