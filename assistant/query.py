@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from .lang import detect_language
 
-__all__ = ["Query", "ANSWER_TYPES", "expected_answer", "parse_query", "to_bokmal"]
+__all__ = ["Query", "ANSWER_TYPES", "expected_answer", "parse_query", "to_bokmal", "use_apertium"]
 
 log = logging.getLogger(__name__)
 
@@ -161,19 +161,25 @@ class _Apertium:
 
 
 _TRANSLATOR_LOCK = threading.Lock()
+_APERTIUM = {"enabled": True}  # Config.apertium of the process's Assistant (use_apertium)
+
+
+def use_apertium(enabled: bool) -> None:
+    """Translate nynorsk questions with apertium (True, when it is installed) or search them as written."""
+    _APERTIUM["enabled"] = bool(enabled)
 
 
 def _translator() -> _Apertium | None:
     """The one pipeline of the process. Made under a lock: two first questions at once must not
     start two pipelines (lru_cache alone would run the factory in both threads)."""
+    if not _APERTIUM["enabled"]:
+        return None
     with _TRANSLATOR_LOCK:
         return _make_translator()
 
 
 @lru_cache(maxsize=1)
 def _make_translator() -> _Apertium | None:
-    if os.environ.get("ASSISTANT_APERTIUM", "").lower() in ("off", "0", "no"):
-        return None
     if not _Apertium.available():
         log.warning("apertium-nno-nob is not installed: nynorsk questions are searched as written "
                     "(install it with scripts/setup.sh for better answers)")

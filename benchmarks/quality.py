@@ -18,28 +18,31 @@ from pathlib import Path
 from assistant import Assistant, Config, QuestionError
 from assistant.answer import result_row
 
-from .common import EVAL_DIR, SEED_CORPUS, read_jsonl, write_jsonl
+from .common import SEED_CORPUS, eval_dir, read_jsonl, write_jsonl
 
-__all__ = ["SETS", "evaluate", "score", "our_rows"]
+__all__ = ["SETS", "evaluate", "score", "our_rows", "sets"]
 
 TOP_K = 10
-SETS = {  # name -> (corpus, questions)
-    "seed-dev": (SEED_CORPUS, EVAL_DIR / "seed-dev" / "questions.jsonl"),
-    "norquad-dev": (EVAL_DIR / "norquad-dev" / "corpus", EVAL_DIR / "norquad-dev" / "questions.jsonl"),
-}
+SETS = ("seed-dev", "norquad-dev")
 
 
-def score(questions: Path, results: Path) -> dict:
+def sets(evals: Path) -> dict[str, tuple[Path, Path]]:
+    """name -> (corpus, questions) of the sets in the evaluation folder `evals`."""
+    return {"seed-dev": (SEED_CORPUS, evals / "seed-dev" / "questions.jsonl"),
+            "norquad-dev": (evals / "norquad-dev" / "corpus", evals / "norquad-dev" / "questions.jsonl")}
+
+
+def score(questions: Path, results: Path, evals: Path) -> dict:
     """The scorer's metrics (its --json output) for one results file."""
     out = results.with_suffix(".metrics.json")
-    subprocess.run([sys.executable, str(EVAL_DIR / "score_retrieval.py"), str(questions), str(results), "--json", str(out)],
+    subprocess.run([sys.executable, str(evals / "score_retrieval.py"), str(questions), str(results), "--json", str(out)],
                    check=True, capture_output=True)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def by_lang(questions: Path, results: Path) -> dict[str, dict]:
-    """hit@1 per `lang` of the questions, as ../shared/eval/by_slice.py computes it."""
-    sys.path.insert(0, str(EVAL_DIR))
+def by_lang(questions: Path, results: Path, evals: Path) -> dict[str, dict]:
+    """hit@1 per `lang` of the questions, as the evaluation folder's by_slice.py computes it."""
+    sys.path.insert(0, str(evals))
     import score_retrieval as s
 
     rows = {r["id"]: r for r in read_jsonl(results)}
@@ -73,11 +76,12 @@ def our_rows(assistant: Assistant, questions: list[dict]) -> list[dict]:
     return rows
 
 
-def evaluate(model: str, work: Path, sets=tuple(SETS), embedder=None) -> dict:
-    """Index each set with `model` in `work` and score it: {set: metrics + by_lang}."""
+def evaluate(model: str, work: Path, evals: Path, names=SETS, embedder=None) -> dict:
+    """Index each set `names` of the evaluation folder `evals` with `model` in `work` and score it:
+    {set: metrics + by_lang}."""
     out = {}
-    for name in sets:
-        corpus, questions = SETS[name]
+    for name in names:
+        corpus, questions = sets(evals)[name]
         config = Config(corpus_dir=corpus, index_dir=work / f"index-{name}", model=model,
                         feedback_file=work / "feedback.jsonl")
         assistant = Assistant(config, embedder=embedder)
@@ -85,19 +89,21 @@ def evaluate(model: str, work: Path, sets=tuple(SETS), embedder=None) -> dict:
         embedder = assistant.embedder
         results = work / f"results-{name}.jsonl"
         write_jsonl(results, our_rows(assistant, read_jsonl(questions)))
-        out[name] = {**score(questions, results), "by_lang": by_lang(questions, results)}
+        out[name] = {**score(questions, results, evals), "by_lang": by_lang(questions, results, evals)}
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=Config().model)
+    p.add_argument("--model", default=Config.from_env().model, help="model name or folder (env ASSISTANT_MODEL)")
+    p.add_argument("--eval", help="folder of the evaluation sets (env ASSISTANT_EVAL)")
     p.add_argument("--work", default="/tmp/avtale-quality")
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     args = p.parse_args(argv)
+    evals = eval_dir(args.eval)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(evaluate(args.model, work, args.sets), indent=1))
+    print(json.dumps(evaluate(args.model, work, evals, args.sets), indent=1))
     return 0
 
 

@@ -52,10 +52,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer import result_row
-from assistant.config import PROJECT_ROOT
+from assistant.config import Config
 from assistant.e5convert import DEFAULT_MODEL, FP32_MODEL, INT8_MODEL
 
-from .common import EVAL_DIR, SEED_CORPUS
+from .common import PROJECT_ROOT, SEED_CORPUS, eval_dir, keep_work
 from .quality import by_lang
 
 __all__ = ["LangChainPeer", "hnsw_recall", "latency_stats", "main", "make_scaled_index", "run"]
@@ -328,8 +328,8 @@ def _clean(q: str) -> str:
     return clean_question(q, 2000)
 
 
-def _score(questions_path: Path, results_path: Path) -> dict | None:
-    scorer = EVAL_DIR / "score_retrieval.py"
+def _score(questions_path: Path, results_path: Path, evals: Path) -> dict | None:
+    scorer = evals / "score_retrieval.py"
     if not scorer.is_file():
         return None
     out = results_path.with_suffix(".score.json")
@@ -490,6 +490,7 @@ class Options:
     skip_serve: bool = False
     serve_users: int = 50
     serve_seconds: float = 60.0
+    eval_dir: Path | None = None  # the evaluation sets (--eval / ASSISTANT_EVAL); None: the seed corpus only
 
 
 def _questions(path: Path, docs: set[str] | None = None, limit: int = 0) -> list[dict]:
@@ -557,8 +558,8 @@ def bench_corpus(name: str, corpus: Path, questions_path: Path | None, work: Pat
         part["latency"] = lat
         asked = [q for q in questions if q.get("question")][: opts.ask_questions]
         part["latency"]["ask_and_format"] = _ask_latency(assistant, asked)
-        part["quality"] = {"ours": _score(questions_path, ours_path)}
-        part["by_lang"] = {"ours": by_lang(questions_path, ours_path)}
+        part["quality"] = {"ours": _score(questions_path, ours_path, opts.eval_dir)}
+        part["by_lang"] = {"ours": by_lang(questions_path, ours_path, opts.eval_dir)}
         log(f"[{name}] retrieval p50 {lat['retrieval']['p50']} ms, ask p50 {part['latency']['ask_and_format']['p50']} ms")
 
     if not opts.skip_peer:
@@ -574,8 +575,8 @@ def bench_corpus(name: str, corpus: Path, questions_path: Path | None, work: Pat
             base_path = work / f"{name}-peer.jsonl"
             _write_jsonl(base_path, brows)
             part["peer"]["latency"] = blat
-            part["quality"]["peer"] = _score(questions_path, base_path)
-            part["by_lang"]["peer"] = by_lang(questions_path, base_path)
+            part["quality"]["peer"] = _score(questions_path, base_path, opts.eval_dir)
+            part["by_lang"]["peer"] = by_lang(questions_path, base_path, opts.eval_dir)
         part["ratios"] = _ratios(part)
 
     if opts.cold_runs and isinstance(opts.model, str):
@@ -666,15 +667,15 @@ def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: P
 
 
 # -- the model files ------------------------------------------------------------------------------
-def bench_models(work: Path, questions: dict[str, Path], log=print, quick: bool = False) -> dict:
+def bench_models(work: Path, evals: Path, log=print, quick: bool = False) -> dict:
     """fp32 against int8: quality on both sets (fresh indexes), agreement, speed."""
     from assistant.embed import load_embedder
 
     from .quality import evaluate
 
     out = {}
-    texts = [json.loads(line)["question"] for line in open(questions["norquad-dev"], encoding="utf-8")][:40]
-    passages = [c.text for c in _norquad_sample_clauses(work, 120 if not quick else 24)]
+    texts = [json.loads(line)["question"] for line in open(evals / "norquad-dev" / "questions.jsonl", encoding="utf-8")][:40]
+    passages = [c.text for c in _norquad_sample_clauses(evals, 120 if not quick else 24)]
     vectors = {}
     for model in (FP32_MODEL, INT8_MODEL):
         log(f"[models] {model}: quality on seed-dev and norquad-dev, speed")
@@ -691,7 +692,7 @@ def bench_models(work: Path, questions: dict[str, Path], log=print, quick: bool 
         row["query_embedding"] = latency_stats(times)
         vectors[model] = (embedder.embed_queries(texts), embedder.embed_passages(passages))
         sets = ("seed-dev",) if quick else ("seed-dev", "norquad-dev")
-        row["quality"] = evaluate(model, work / f"models-{model.replace('/', '_')}", sets, embedder=embedder)
+        row["quality"] = evaluate(model, work / f"models-{model.replace('/', '_')}", evals, sets, embedder=embedder)
         out[model] = row
         del embedder
     (q32, p32), (q8, p8) = vectors[FP32_MODEL], vectors[INT8_MODEL]
@@ -702,12 +703,12 @@ def bench_models(work: Path, questions: dict[str, Path], log=print, quick: bool 
     return out
 
 
-def _norquad_sample_clauses(work: Path, n: int):
+def _norquad_sample_clauses(evals: Path, n: int):
     from assistant.loaders import list_documents, load_document
     from assistant.split import split_document
 
     clauses = []
-    for path in list_documents(EVAL_DIR / "norquad-dev" / "corpus"):
+    for path in list_documents(evals / "norquad-dev" / "corpus"):
         clauses.extend(split_document(load_document(path)))
     random.Random(0).shuffle(clauses)
     return clauses[:n]
@@ -774,13 +775,14 @@ def run(opts: Options, embedder=None, log=print) -> dict:
     }
     try:
         # seed corpus
-        seed_q = EVAL_DIR / "seed-dev" / "questions.jsonl"
+        evals = opts.eval_dir or work / "no-evaluation-sets"  # none: the seed corpus without questions
+        seed_q = evals / "seed-dev" / "questions.jsonl"
         part, _ = bench_corpus("seed", SEED_CORPUS, seed_q if seed_q.is_file() else None, work, embedder, opts, log)
         part.pop("_qvecs", None)
         report["corpora"]["seed"] = part
 
         # norquad-dev (a subset of its documents in quick mode)
-        nq_dir = EVAL_DIR / "norquad-dev"
+        nq_dir = evals / "norquad-dev"
         nq_q = nq_dir / "questions.jsonl"
         if (nq_dir / "corpus").is_dir():
             corpus = nq_dir / "corpus"
@@ -807,8 +809,7 @@ def run(opts: Options, embedder=None, log=print) -> dict:
         else:
             report["corpora"]["norquad"] = {"skipped": f"no corpus in {nq_dir}"}
         if not fake and not opts.skip_models:
-            report["models"] = bench_models(work, {"seed-dev": EVAL_DIR / "seed-dev" / "questions.jsonl",
-                                                   "norquad-dev": nq_q}, log, opts.quick)
+            report["models"] = bench_models(work, evals, log, opts.quick)
         if not fake and not opts.skip_serve:
             from .serve import run_serve
 
@@ -820,7 +821,7 @@ def run(opts: Options, embedder=None, log=print) -> dict:
             db /= np.linalg.norm(db, axis=1, keepdims=True)
             report["hnsw_recall_random"] = hnsw_recall(db, db[:50] + 0.01, ef_search=(16, 64))
     finally:
-        if not os.environ.get("ASSISTANT_BENCH_KEEP"):
+        if not keep_work():
             shutil.rmtree(work, ignore_errors=True)
     report["targets"] = check_targets(report)
     report["total_s"] = round(time.perf_counter() - t_start, 1)
@@ -1163,7 +1164,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve-users", type=int, default=50)
     p.add_argument("--serve-seconds", type=float, default=60.0)
     p.add_argument("--docs", default=None, help="write the page here (default docs/benchmarks.md on a full run; 'none')")
-    p.add_argument("--model", default=os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL))
+    p.add_argument("--model", default=Config.from_env().model, help="model name or folder (env ASSISTANT_MODEL)")
+    p.add_argument("--eval", help="folder of the evaluation sets: score_retrieval.py, seed-dev/, norquad-dev/ (env ASSISTANT_EVAL)")
     p.add_argument("--scale", default="", help="comma-separated clause counts (default 10000,100000)")
     p.add_argument("--cold-runs", type=int, default=None, help="new processes per cold-start measurement (default 3)")
     p.add_argument("--max-questions", type=int, default=0, help="use at most this many questions per set")
@@ -1181,7 +1183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     opts = Options(out=Path(a.out), quick=a.quick, skip_scale=a.skip_scale, skip_peer=a.skip_peer, model=a.model,
                    skip_models=a.skip_models, skip_serve=a.skip_serve, serve_users=a.serve_users,
-                   serve_seconds=a.serve_seconds)
+                   serve_seconds=a.serve_seconds, eval_dir=eval_dir(a.eval, required=not a.quick))
     if a.quick:
         opts.scale_sizes = (5_000,)
         opts.cold_runs = 1

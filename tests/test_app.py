@@ -360,8 +360,7 @@ def test_document_errors_are_shown_in_bokmal(message, expected):
 def test_browser_state_key_is_stable_and_private(tmp_path, monkeypatch):
     from assistant.web.layout import browser_secret
 
-    monkeypatch.setenv("ASSISTANT_CACHE", str(tmp_path / "cache"))
-    first, second = browser_secret(), browser_secret()
+    first, second = browser_secret(tmp_path / "cache"), browser_secret(tmp_path / "cache")
     assert first and first == second  # the same key after a restart: the stored conversation stays readable
     key = tmp_path / "cache" / "browser-state.key"
     assert key.stat().st_mode & 0o077 == 0

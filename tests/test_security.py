@@ -84,15 +84,17 @@ def test_converted_model_is_safetensors_only():
 # -- binding and login -------------------------------------------------------------------
 
 def test_cli_serve_binds_localhost_by_default(monkeypatch):
-    from assistant.cli import build_parser
+    from assistant.cli import _config, build_parser
+
+    def host(*argv):
+        return _config(build_parser().parse_args(["serve", *argv])).host
 
     monkeypatch.delenv("ASSISTANT_HOST", raising=False)
     monkeypatch.delenv("ASSISTANT_PORT", raising=False)
-    args = build_parser().parse_args(["serve"])
-    assert args.host == "127.0.0.1"
+    assert host() == "127.0.0.1"
     monkeypatch.setenv("ASSISTANT_HOST", "0.0.0.0")
-    assert build_parser().parse_args(["serve"]).host == "0.0.0.0"  # only when told
-    assert build_parser().parse_args(["serve", "--host", "::1"]).host == "::1"
+    assert host() == "0.0.0.0"  # only when told
+    assert host("--host", "::1") == "::1"
 
 
 app = pytest.importorskip("app", reason="app.py is not there yet")

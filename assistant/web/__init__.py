@@ -7,19 +7,15 @@
     assets.py    CSS and the page scripts
     serve.py     launch(config, host, port, auth), parse_auth
 
-Importing this package imports Gradio (set HF_HUB_OFFLINE / GRADIO_ANALYTICS_ENABLED first);
-nothing here loads a model or an index.
+Importing this package imports Gradio; nothing here loads a model or an index, and no
+environment variable is set (the page is built with analytics off; a machine without network
+runs with HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False, see the README's «Settings»).
 """
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-from .handlers import Handlers  # noqa: E402
-from .layout import EXAMPLES, build_app  # noqa: E402
-from .messages import document_error_text, question_error_text  # noqa: E402
-from .render import (  # noqa: E402
+from .handlers import Handlers
+from .layout import EXAMPLES, build_app
+from .messages import document_error_text, question_error_text
+from .render import (
     DOC_PLACEHOLDER,
     highlight,
     render_answer,
@@ -30,7 +26,7 @@ from .render import (  # noqa: E402
     render_question,
     render_summary,
 )
-from .serve import launch, parse_auth  # noqa: E402
+from .serve import launch, parse_auth
 
 __all__ = [
     "DOC_PLACEHOLDER",

@@ -6,10 +6,10 @@ import inspect
 import os
 import secrets
 import warnings
+from pathlib import Path
 
 import gradio as gr
 
-from ..e5convert import default_model_dir
 from ..feedback import MAX_COMMENT
 from ..loaders import SUPPORTED
 from .assets import (
@@ -79,10 +79,12 @@ def _hidden_trigger(box_id: str, button_id: str):
     return box, gr.Button("Åpne", elem_id=button_id, elem_classes=["visually-hidden"])
 
 
-def browser_secret() -> str | None:
+def browser_secret(cache_dir) -> str | None:
     """The key that encrypts the conversation kept in the browser, the same across server restarts
-    (kept in the cache folder, readable only by its owner); None lets Gradio make one per start."""
-    path = default_model_dir().parent / "browser-state.key"
+    (kept in the cache folder `cache_dir`, readable only by its owner); None lets Gradio make one per start."""
+    if cache_dir is None:
+        return None
+    path = Path(cache_dir) / "browser-state.key"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -108,7 +110,7 @@ def build_app(assistant) -> gr.Blocks:
         demo = gr.Blocks(title="Avtaleassistenten", css=CSS, js=JS, theme=_theme(), analytics_enabled=False)
     with demo:
         conversation = gr.BrowserState(EMPTY_CONVERSATION, storage_key="avtaleassistenten-samtale",
-                                       secret=browser_secret())
+                                       secret=browser_secret(getattr(assistant.config, "cache_dir", None)))
         questions, targets, answers = gr.State([]), gr.State([]), gr.State([])
         last_answer, fact_targets, change_result = gr.State(None), gr.State([]), gr.State(None)
 
