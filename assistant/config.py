@@ -78,7 +78,8 @@ def _flag(name: str, value: str) -> bool:
         return True
     if value.strip().lower() in _FALSE:
         return False
-    raise ConfigError(f"{name} must be one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, got {value!r}")
+    raise ConfigError(f"{name} must be one of {'/'.join(_TRUE)} or {'/'.join(_FALSE)}, got {value!r}", "config.invalid",
+                      name=name, value=value)
 
 
 @dataclass(frozen=True)
@@ -115,38 +116,48 @@ class Config:
 
     def __post_init__(self):
         if not isinstance(self.top_k, int) or self.top_k <= 0 or self.top_k > 100:
-            raise ConfigError(f"top_k must be an integer from 1 to 100, got {self.top_k!r}")
+            raise ConfigError(f"top_k must be an integer from 1 to 100, got {self.top_k!r}", "config.invalid",
+                              name="top_k", value=self.top_k)
         if self.candidates < self.top_k:
-            raise ConfigError(
-                f"candidates ({self.candidates}) must be at least top_k ({self.top_k})"
-            )
+            raise ConfigError(f"candidates ({self.candidates}) must be at least top_k ({self.top_k})", "config.invalid",
+                              name="candidates", value=self.candidates)
         if not isinstance(self.context_chars, int) or self.context_chars < 0:
-            raise ConfigError(f"context_chars must be a non-negative integer, got {self.context_chars!r}")
+            raise ConfigError(f"context_chars must be a non-negative integer, got {self.context_chars!r}", "config.invalid",
+                              name="context_chars", value=self.context_chars)
         for name in ("abstain_threshold",):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+                raise ConfigError(f"{name} must be between 0 and 1, got {value!r}", "config.invalid", name=name, value=value)
         if not self.model or not str(self.model).strip():
-            raise ConfigError("model must name a sentence-transformers model or folder")
+            raise ConfigError("model must name a sentence-transformers model or folder", "config.invalid",
+                              name="model", value=self.model)
         if self.max_question_chars < 10:
-            raise ConfigError(f"max_question_chars must be at least 10, got {self.max_question_chars}")
+            raise ConfigError(f"max_question_chars must be at least 10, got {self.max_question_chars}", "config.invalid",
+                              name="max_question_chars", value=self.max_question_chars)
         if self.batch_size <= 0:
-            raise ConfigError(f"batch_size must be positive, got {self.batch_size}")
+            raise ConfigError(f"batch_size must be positive, got {self.batch_size}", "config.invalid",
+                              name="batch_size", value=self.batch_size)
         if not isinstance(self.ask_concurrency, int) or not 1 <= self.ask_concurrency <= 64:
-            raise ConfigError(f"ask_concurrency must be an integer from 1 to 64, got {self.ask_concurrency!r}")
+            raise ConfigError(f"ask_concurrency must be an integer from 1 to 64, got {self.ask_concurrency!r}", "config.invalid",
+                              name="ask_concurrency", value=self.ask_concurrency)
         if self.backend not in BACKENDS:
-            raise ConfigError(f"backend must be {' or '.join(map(repr, BACKENDS))}, got {self.backend!r}")
+            raise ConfigError(f"backend must be {' or '.join(map(repr, BACKENDS))}, got {self.backend!r}", "config.invalid",
+                              name="backend", value=self.backend)
         if not isinstance(self.port, int) or isinstance(self.port, bool) or not 1 <= self.port <= 65535:
-            raise ConfigError(f"port must be an integer from 1 to 65535, got {self.port!r}")
+            raise ConfigError(f"port must be an integer from 1 to 65535, got {self.port!r}", "config.invalid",
+                              name="port", value=self.port)
         if not isinstance(self.host, str) or not self.host.strip():
-            raise ConfigError(f"host must be an address such as 127.0.0.1 or 0.0.0.0, got {self.host!r}")
+            raise ConfigError(f"host must be an address such as 127.0.0.1 or 0.0.0.0, got {self.host!r}", "config.invalid",
+                              name="host", value=self.host)
         if self.auth:
             user, sep, password = str(self.auth).partition(":")
             if not (sep and user and password):
-                raise ConfigError("auth (ASSISTANT_AUTH) must be 'user:password' with a user name and a password")
+                raise ConfigError("auth (ASSISTANT_AUTH) must be 'user:password' with a user name and a password",
+                                  "config.invalid", name="auth")
         for name in _BOOLS:
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}", "config.invalid",
+                                  name=name, value=getattr(self, name))
         self._set_folders()
 
     def _set_folders(self) -> None:
@@ -179,7 +190,7 @@ class Config:
                 try:
                     values[key] = int(raw)
                 except ValueError:
-                    raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+                    raise ConfigError(f"{name} must be an integer, got {raw!r}", "config.invalid", name=name, value=raw) from None
             elif key in _BOOLS:
                 values[key] = _flag(name, raw)
             elif key in _PATHS:

@@ -14,7 +14,7 @@ from pathlib import Path
 from .answer import Answer, Group, answers_question, build_answer, lead_first
 from .config import Config
 from .embed import load_embedder
-from .errors import DocumentError, IndexError_, QuestionError
+from .errors import DocumentError, IndexError_, Message, QuestionError
 from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
 from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
@@ -53,15 +53,16 @@ def _neg_date(date: str) -> tuple:
 def clean_question(question: object, max_chars: int) -> str:
     """Normalise a question; raise QuestionError if nothing searchable is left."""
     if not isinstance(question, str):
-        raise QuestionError("the question must be text")
+        raise QuestionError("the question must be text", "question.not_text")
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
     text = " ".join(text.split())
     if not text:
-        raise QuestionError("the question is empty; type a question about the agreements")
+        raise QuestionError("the question is empty; type a question about the agreements", "question.empty")
     if len(text) > max_chars:
-        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}")
+        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}", "question.too_long",
+                            length=len(text), limit=max_chars)
     if not any(ch.isalnum() for ch in text):
-        raise QuestionError("the question has no words to search for")
+        raise QuestionError("the question has no words to search for", "question.no_words")
     return text
 
 
@@ -76,10 +77,11 @@ def safe_filename(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     suffix = re.sub(r"[^0-9A-Za-z]+", "", suffix).lower()[:16]
     if not dot or not suffix:
-        raise DocumentError(f"{shown} has no file type; use {', '.join(SUPPORTED)}")
+        raise DocumentError(f"{shown} has no file type; use {', '.join(SUPPORTED)}", "document.unsupported_type",
+                            name=shown, suffix="", supported=SUPPORTED)
     stem = _SAFE_NAME.sub("-", stem).strip(" .-")[:120]
     if not stem:
-        raise DocumentError(f"{shown!r} is not a usable file name")
+        raise DocumentError(f"{shown!r} is not a usable file name", "document.bad_name", name=shown)
     return f"{stem}.{suffix}"
 
 
@@ -339,7 +341,7 @@ class Assistant:
                 d = name if name in searcher.profiles else by_name.get(name)
                 if d is None:
                     raise DocumentError(f"no document named {name!r} is loaded; see the Dokumenter tab "
-                                        "or `assistant ask --json` for the names")
+                                        "or `assistant ask --json` for the names", "document.unknown", name=name)
                 ids.add(d)
             chosen &= ids
         if kinds:
@@ -347,10 +349,12 @@ class Assistant:
             have = {p.kind for p in searcher.profiles.values()}
             if not wanted & have:
                 listed = ", ".join(sorted(k for k in have if k)) or "none known"
-                raise DocumentError(f"no documents of kind {', '.join(sorted(wanted))} (kinds here: {listed})")
+                raise DocumentError(f"no documents of kind {', '.join(sorted(wanted))} (kinds here: {listed})",
+                                    "document.unknown_kind", kinds=sorted(wanted), known=listed)
             chosen &= {d for d, p in searcher.profiles.items() if p.kind in wanted}
         if not chosen:
-            raise DocumentError("no document is both among the chosen documents and of the chosen kinds")
+            raise DocumentError("no document is both among the chosen documents and of the chosen kinds",
+                                "document.none_chosen")
         return frozenset(chosen)
 
     def _follow_up_doc(self, text: str, history: Sequence[str], searcher: Searcher) -> str | None:
@@ -399,13 +403,14 @@ class Assistant:
         except DocumentError:
             pass
         for name in self._recovered or []:  # until it is uploaded again
-            out.setdefault(name, f"the upload of {name} was cut off (the server stopped) and was rolled back")
+            out.setdefault(name, Message(f"the upload of {name} was cut off (the server stopped) and was rolled back",
+                                         "document.upload_cut_off", name=name))
         return out
 
     def document(self, doc_id: str) -> Document:
         doc = self.data.documents.get(doc_id)
         if doc is None:
-            raise DocumentError(f"no document named {doc_id!r} is loaded")
+            raise DocumentError(f"no document named {doc_id!r} is loaded", "document.unknown", name=doc_id)
         return doc
 
     def add_document(self, source: Path | str, name: str | None = None,
@@ -418,26 +423,28 @@ class Assistant:
         source = Path(source)
         filename = safe_filename(name or source.name)
         if Path(filename).suffix.lower() not in SUPPORTED:
-            raise DocumentError(
-                f"{filename}: unsupported file type; use {', '.join(SUPPORTED)}"
-            )
+            raise DocumentError(f"{filename}: unsupported file type; use {', '.join(SUPPORTED)}", "document.unsupported_type",
+                                name=filename, suffix=Path(filename).suffix.lower(), supported=SUPPORTED)
         corpus = self.config.corpus_dir.resolve()
         target = corpus / filename  # not resolved: an existing link of that name is replaced, never followed
         if target.parent.resolve() != corpus or target.name != filename:
-            raise DocumentError(f"{filename!r} would be stored outside the corpus folder")
+            raise DocumentError(f"{filename!r} would be stored outside the corpus folder", "document.bad_name", name=filename)
         if not source.is_file():
-            raise DocumentError(f"{source.name or 'the upload'} is not a readable file")
+            raise DocumentError(f"{source.name or 'the upload'} is not a readable file", "document.unreadable",
+                                name=source.name)
         with self._lock:
             self.recover_uploads()
             stem = Path(filename).stem
             clash = [p.name for p in corpus.iterdir()
                      if p.is_file() and p.name != filename and p.stem == stem and Path(p.name).suffix.lower() in SUPPORTED]
             if clash:  # it would replace (or be hidden by) another document with the same name
-                raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file")
+                raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file",
+                                    "document.exists", name=filename, existing=clash[0])
             try:
                 upload = Upload(corpus)
             except OSError as exc:
-                raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+                raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})",
+                                    "document.not_stored", name=filename) from None
             with upload:
                 staged = upload.stage(source, filename)
                 load_document(staged, max_bytes=self.config.max_file_bytes)  # validate first
@@ -446,16 +453,18 @@ class Assistant:
                     upload.place()
                 except OSError as exc:  # e.g. a full disk: the corpus folder is as it was
                     upload.restore()
-                    raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+                    raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})",
+                                        "document.not_stored", name=filename) from None
                 report = None
                 try:
                     report = self.index(progress=progress)
                     if filename in report.skipped:  # e.g. changed between validation and indexing
-                        raise DocumentError(report.skipped[filename])
+                        raise DocumentError(report.skipped[filename])  # the reason's code and params with it
                     try:
                         upload.mark_done()
                     except OSError as exc:  # no completion mark: undone, as if indexing had failed
-                        raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+                        raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})",
+                                            "document.not_stored", name=filename) from None
                 except BaseException:
                     upload.restore()
                     if report is not None:
@@ -489,7 +498,7 @@ class Assistant:
             corpus = self.config.corpus_dir.resolve()
             source = (corpus / doc.file).resolve()
             if source.parent != corpus or not source.is_file():
-                raise DocumentError(f"{doc.file} is not in the corpus folder any more")
+                raise DocumentError(f"{doc.file} is not in the corpus folder any more", "document.gone", name=doc.file)
             trash = corpus / TRASH
             moved: list[tuple[Path, Path]] = []
             try:
@@ -506,7 +515,8 @@ class Assistant:
             except OSError as exc:
                 for path, target in reversed(moved):
                     os.replace(target, path)
-                raise DocumentError(f"{doc.file} cannot be moved to {TRASH}/ ({exc.strerror or exc})") from None
+                raise DocumentError(f"{doc.file} cannot be moved to {TRASH}/ ({exc.strerror or exc})", "document.not_moved",
+                                    name=doc.file) from None
             except BaseException:
                 for path, target in reversed(moved):
                     os.replace(target, path)

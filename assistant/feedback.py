@@ -87,28 +87,30 @@ def _clauses(answer: dict) -> list[dict]:
 def check_vote(answer_id: object, vote: object, comment: object) -> tuple[str, str, str]:
     """The three values of a vote from a client, checked: (answer_id, vote, comment)."""
     if not isinstance(answer_id, str) or not ANSWER_ID.fullmatch(answer_id):
-        raise FeedbackError("the answer to vote on must be the answer_id that /ask returned (32 hex digits)")
+        raise FeedbackError("the answer to vote on must be the answer_id that /ask returned (32 hex digits)",
+                            "feedback.bad_answer_id")
     if not isinstance(vote, str) or vote not in VOTES:
-        raise FeedbackError("vote must be 'up' or 'down'")
+        raise FeedbackError("vote must be 'up' or 'down'", "feedback.bad_vote")
     if comment is None:
         comment = ""
     if not isinstance(comment, str):
-        raise FeedbackError("the comment must be text")
+        raise FeedbackError("the comment must be text", "feedback.comment_not_text")
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise FeedbackError(f"the comment is {len(comment):,} characters; the limit is {MAX_COMMENT:,}")
+        raise FeedbackError(f"the comment is {len(comment):,} characters; the limit is {MAX_COMMENT:,}",
+                            "feedback.comment_too_long", length=len(comment), limit=MAX_COMMENT)
     return answer_id, vote, comment
 
 
 def _row_from_answer(answer: dict, vote: str, comment: str, answer_id: str | None, when: str | None,
                      source: str) -> tuple:
     if vote not in VOTES:
-        raise FeedbackError(f"vote must be 'up' or 'down', got {vote!r}")
+        raise FeedbackError(f"vote must be 'up' or 'down', got {vote!r}", "feedback.bad_vote", vote=vote)
     if not isinstance(answer, dict):
-        raise FeedbackError("the answer to vote on must be the JSON of an answer (a dict)")
+        raise FeedbackError("the answer to vote on must be the JSON of an answer (a dict)", "feedback.bad_answer")
     question = answer.get("question")
     if not isinstance(question, str) or not question.strip():
-        raise FeedbackError("the answer has no question; vote on an answer returned by /ask")
+        raise FeedbackError("the answer has no question; vote on an answer returned by /ask", "feedback.no_question")
     clauses = _clauses(answer)
     answerable = answer.get("answerable")
     return (
@@ -141,10 +143,11 @@ class FeedbackStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise FeedbackError(f"the feedback database {self.path.name} cannot be opened ({exc})") from None
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be opened ({exc})", "feedback.database",
+                                name=self.path.name) from None
         except OSError as exc:
             raise FeedbackError(f"the feedback database {self.path.name} cannot be created "
-                                f"({exc.strerror or type(exc).__name__})") from None
+                                f"({exc.strerror or type(exc).__name__})", "feedback.database", name=self.path.name) from None
         if legacy_jsonl is not None and Path(legacy_jsonl).is_file():
             self.import_jsonl(legacy_jsonl)
 
@@ -197,7 +200,7 @@ class FeedbackStore:
                     db.execute("ROLLBACK")
                     raise
         except sqlite3.Error as exc:
-            raise FeedbackError(failure.format(name=self.path.name, exc=exc)) from None
+            raise FeedbackError(failure.format(name=self.path.name, exc=exc), "feedback.database", name=self.path.name) from None
 
     # -- answers the server gave, and votes on them -----------------------------------------
     def remember(self, answer: dict) -> str:
@@ -208,7 +211,7 @@ class FeedbackStore:
         """
         question = answer.get("question") if isinstance(answer, dict) else None
         if not isinstance(question, str) or not question.strip():
-            raise FeedbackError("an answer to keep needs its question")
+            raise FeedbackError("an answer to keep needs its question", "feedback.no_question")
         given = answer.get("answer_id")
         answer_id = given if isinstance(given, str) and ANSWER_ID.fullmatch(given) else uuid.uuid4().hex
         clauses = [{**c, "text": str(c.get("text") or "")[:MAX_CLAUSE_TEXT]} for c in _clauses(answer)[:MAX_CLAUSES]]
@@ -237,12 +240,15 @@ class FeedbackStore:
         def work(db):
             shown = db.execute("SELECT * FROM answers WHERE answer_id = ?", (answer_id,)).fetchone()
             if shown is None:
-                raise FeedbackError("no answer with this id is known (it may be too old); ask the question again")
+                raise FeedbackError("no answer with this id is known (it may be too old); ask the question again",
+                                    "feedback.unknown_answer")
             if shown["votes"] >= MAX_VOTES_PER_ANSWER:
-                raise FeedbackError(f"this answer has had {MAX_VOTES_PER_ANSWER} votes; no more are stored for it")
+                raise FeedbackError(f"this answer has had {MAX_VOTES_PER_ANSWER} votes; no more are stored for it",
+                                    "feedback.answer_full", votes=MAX_VOTES_PER_ANSWER)
             known = db.execute("SELECT 1 FROM votes WHERE answer_id = ?", (answer_id,)).fetchone()
             if known is None and db.execute("SELECT COUNT(*) FROM votes").fetchone()[0] >= MAX_VOTES:
-                raise FeedbackError(f"the feedback store holds {MAX_VOTES:,} votes, its limit; no more are stored")
+                raise FeedbackError(f"the feedback store holds {MAX_VOTES:,} votes, its limit; no more are stored",
+                                    "feedback.store_full", votes=MAX_VOTES)
             question = shown["question"]
             db.execute(_UPSERT, (answer_id, _now(), vote, question, shown["language"] or detect_language(question),
                                  shown["answered"], shown["answerable"], shown["clauses"], comment, "app"))
@@ -265,7 +271,7 @@ class FeedbackStore:
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError as exc:
-            raise FeedbackError(f"{path.name} cannot be read ({exc.strerror or exc})") from None
+            raise FeedbackError(f"{path.name} cannot be read ({exc.strerror or exc})", "feedback.unreadable", name=path.name) from None
         for line in lines:
             try:
                 data = json.loads(line)
@@ -290,7 +296,8 @@ class FeedbackStore:
             with self._db() as db:
                 rows = db.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise FeedbackError(f"the feedback database {self.path.name} cannot be read ({exc})") from None
+            raise FeedbackError(f"the feedback database {self.path.name} cannot be read ({exc})", "feedback.database",
+                                name=self.path.name) from None
         out = []
         for r in rows:
             d = dict(r)
@@ -338,5 +345,5 @@ class FeedbackStore:
                 for row in rows:
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
         except OSError as exc:
-            raise FeedbackError(f"cannot write {out} ({exc.strerror or exc})") from None
+            raise FeedbackError(f"cannot write {out} ({exc.strerror or exc})", "feedback.not_written", path=str(out)) from None
         return len(rows)

@@ -3,7 +3,7 @@
 Every reader returns the document's text; offsets of clauses point into that text.
 For .txt the text is the file's content exactly (no newline translation). Formats with
 markup (md, html, docx) become light Markdown (``# heading``, ``- item``, paragraphs
-separated by blank lines) so that one splitter serves them all.
+separated by blank lines) so that one splitter serves them all (html and docx: markup.py).
 """
 
 from __future__ import annotations
@@ -16,29 +16,28 @@ import os
 import re
 import stat
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import DocumentError
+from .errors import DocumentError, Message
+from .markup import html_text, read_docx
 from .types import Document
 
 __all__ = ["SUPPORTED", "is_supported", "list_documents", "load_document", "read_metadata", "read_own_file"]
 
 META_SUFFIX = ".meta.json"
-MAX_ZIP_RATIO = 100  # uncompressed/compressed above this is treated as a zip bomb
 
 
 def _decode(raw: bytes, name: str) -> str:
     if not raw.strip():
-        raise DocumentError(f"{name} is empty")
+        raise DocumentError(f"{name} is empty", "document.empty", name=name)
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a byte-order mark (Windows "Unicode")
         try:
             text = raw.decode("utf-16")
         except UnicodeDecodeError:
-            raise DocumentError(f"{name} is not valid UTF-16 text") from None
+            raise DocumentError(f"{name} is not valid UTF-16 text", "document.encoding", name=name) from None
     elif b"\x00" in raw[:65536]:
-        raise DocumentError(f"{name} looks like a binary file, not text")
+        raise DocumentError(f"{name} looks like a binary file, not text", "document.binary", name=name)
     else:
         try:
             text = raw.decode("utf-8")
@@ -47,10 +46,10 @@ def _decode(raw: bytes, name: str) -> str:
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        raise DocumentError(f"{name} is empty")
+        raise DocumentError(f"{name} is empty", "document.empty", name=name)
     controls = sum(1 for c in text[:65536] if unicodedata.category(c) == "Cc" and c not in "\r\n\t\f")
     if controls > 0.01 * min(len(text), 65536):
-        raise DocumentError(f"{name} looks like a binary file, not text")
+        raise DocumentError(f"{name} looks like a binary file, not text", "document.binary", name=name)
     return text
 
 
@@ -75,11 +74,12 @@ def _decode_legacy(raw: bytes, name: str) -> str:
     best = from_bytes(raw[:1_000_000]).best()
     encoding = best.encoding if best is not None else None
     if encoding is None:
-        raise DocumentError(f"{name} is not UTF-8 and its encoding could not be detected")
+        raise DocumentError(f"{name} is not UTF-8 and its encoding could not be detected", "document.encoding", name=name)
     try:
         return raw.decode(encoding)
     except (UnicodeDecodeError, LookupError):
-        raise DocumentError(f"{name} is not UTF-8 and not readable as {encoding}") from None
+        raise DocumentError(f"{name} is not UTF-8 and not readable as {encoding}", "document.encoding",
+                            name=name, encoding=encoding) from None
 
 
 _FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n", re.S)
@@ -115,123 +115,28 @@ def _read_pdf(raw: bytes, name: str) -> tuple[str, dict]:
         if reader.is_encrypted:
             try:
                 if not reader.decrypt(""):
-                    raise DocumentError(f"{name} is a password-protected PDF")
+                    raise DocumentError(f"{name} is a password-protected PDF", "document.pdf_password", name=name)
             except DocumentError:
                 raise
             except Exception:
-                raise DocumentError(f"{name} is a password-protected PDF") from None
+                raise DocumentError(f"{name} is a password-protected PDF", "document.pdf_password", name=name) from None
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         info = reader.metadata or {}
         meta = {"title": str(info.get("/Title") or "").strip()}
     except DocumentError:
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many kinds on broken files
-        raise DocumentError(f"{name} is not a readable PDF ({type(exc).__name__})") from None
+        raise DocumentError(f"{name} is not a readable PDF ({type(exc).__name__})", "document.pdf_unreadable",
+                            name=name) from None
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():
-        raise DocumentError(f"{name} has no extractable text (a scanned PDF needs OCR first)")
+        raise DocumentError(f"{name} has no extractable text (a scanned PDF needs OCR first)", "document.pdf_no_text",
+                            name=name)
     return text, meta
-
-
-def _check_zip(raw: bytes, name: str, limit: int) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile:
-        raise DocumentError(f"{name} is not a valid .docx file") from None
-    if total > limit or total > MAX_ZIP_RATIO * max(len(raw), 1):
-        raise DocumentError(f"{name} unpacks to {total:,} bytes, which is too large to read safely")
-
-
-def _read_docx(raw: bytes, name: str, limit: int = 200 * 1024 * 1024) -> tuple[str, dict]:
-    _check_zip(raw, name, limit)
-    try:
-        import docx
-
-        document = docx.Document(io.BytesIO(raw))
-    except Exception as exc:
-        raise DocumentError(f"{name} is not a readable .docx file ({type(exc).__name__})") from None
-    blocks = []
-    for para in document.paragraphs:
-        text = " ".join(para.text.split())
-        if not text:
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = re.match(r"(?:Heading|Overskrift)\s*(\d)", style, re.I)
-        if style.lower() == "title":
-            blocks.append(f"# {text}")
-        elif level:
-            blocks.append("#" * min(int(level.group(1)) + 1, 6) + " " + text)
-        elif "list" in style.lower() or para._p.pPr is not None and para._p.pPr.numPr is not None:
-            blocks.append(f"- {text}")
-        else:
-            blocks.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [" ".join(c.text.split()) for c in row.cells]
-            line = " | ".join(c for c in cells if c)
-            if line:
-                blocks.append(line)
-    text = _join_blocks(blocks)
-    if not text.strip():
-        raise DocumentError(f"{name} has no text")
-    return text, {"title": (document.core_properties.title or "").strip()}
-
-
-def _join_blocks(blocks: list[str]) -> str:
-    out = []
-    for b in blocks:
-        if out and b.startswith("- ") and out[-1].startswith("- "):
-            out[-1] += "\n" + b
-        else:
-            out.append(b)
-    return "\n\n".join(out) + "\n"
-
-
-_HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "blockquote",
-                "dt", "dd", "caption", "figcaption"}
 
 
 def _read_html(raw: bytes, name: str) -> tuple[str, dict]:
-    try:
-        from selectolax.lexbor import LexborHTMLParser as HTMLParser
-    except ImportError:  # selectolax before lexbor; from 1.0 the Modest parser raises ImportError
-        from selectolax.parser import HTMLParser
-
-    tree = HTMLParser(_decode(raw, name))
-    title_node = tree.css_first("title")
-    meta = {"title": " ".join(title_node.text().split()) if title_node else ""}
-    tree.strip_tags(["script", "style", "noscript", "template", "svg", "nav", "footer", "head"])
-    blocks = []
-    root = tree.body or tree.root
-    if root is None:
-        raise DocumentError(f"{name} has no text")
-    for node in root.traverse(include_text=False):
-        tag = node.tag
-        if tag not in _HTML_BLOCKS:
-            continue
-        if any(p.tag in _HTML_BLOCKS for p in _parents(node)):
-            continue  # text is taken once, by the outermost block
-        text = " ".join(node.text(separator=" ").split())
-        if not text:
-            continue
-        if tag[0] == "h" and tag[1:].isdigit():
-            blocks.append("#" * int(tag[1]) + " " + text)
-        elif tag == "li":
-            blocks.append(f"- {text}")
-        else:
-            blocks.append(text)
-    text = _join_blocks(blocks)
-    if not text.strip():
-        raise DocumentError(f"{name} has no text")
-    return text, meta
-
-
-def _parents(node):
-    p = node.parent
-    while p is not None:
-        yield p
-        p = p.parent
+    return html_text(_decode(raw, name), name)
 
 
 READERS: dict[str, Callable[[bytes, str], tuple[str, dict]]] = {
@@ -239,7 +144,7 @@ READERS: dict[str, Callable[[bytes, str], tuple[str, dict]]] = {
     ".md": _read_md,
     ".markdown": _read_md,
     ".pdf": _read_pdf,
-    ".docx": _read_docx,
+    ".docx": read_docx,
     ".html": _read_html,
     ".htm": _read_html,
 }
@@ -261,7 +166,8 @@ def list_documents(corpus_dir: Path, skipped: dict[str, str] | None = None) -> l
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise DocumentError(f"corpus folder {corpus_dir.name or corpus_dir} does not exist")
+        raise DocumentError(f"corpus folder {corpus_dir.name or corpus_dir} does not exist", "document.no_corpus",
+                            folder=str(corpus_dir))
     root = corpus_dir.resolve()
     found = []
     for p in sorted(corpus_dir.iterdir()):
@@ -292,7 +198,7 @@ def _foreign(path: Path, root: Path) -> str | None:
     try:
         st = path.lstat()
     except OSError as exc:
-        return f"{path.name} cannot be read ({exc.strerror})"
+        return Message(f"{path.name} cannot be read ({exc.strerror})", "document.unreadable", name=path.name)
     if stat.S_ISLNK(st.st_mode):
         try:
             inside = path.resolve(strict=True).is_relative_to(root)
@@ -300,11 +206,12 @@ def _foreign(path: Path, root: Path) -> str | None:
             inside = False
         what = "folder" if _is_dir(path) else "file"
         where = "inside" if inside else "outside"
-        return f"{path.name} is a link to a {what} {where} the corpus folder; links are not followed"
+        return Message(f"{path.name} is a link to a {what} {where} the corpus folder; links are not followed",
+                       "document.link", name=path.name, outside=not inside)
     if stat.S_ISDIR(st.st_mode):
         return None  # a plain subfolder: not read (the corpus is not recursive)
     if not stat.S_ISREG(st.st_mode):
-        return f"{path.name} is not a regular file (a pipe, socket or device)"
+        return Message(f"{path.name} is not a regular file (a pipe, socket or device)", "document.not_regular", name=path.name)
     return None
 
 
@@ -319,14 +226,16 @@ def read_own_file(path: Path, max_bytes: int | None = None) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP or Path(path).is_symlink():
-            raise DocumentError(f"{Path(path).name} is a link; links are not followed") from None
+            raise DocumentError(f"{Path(path).name} is a link; links are not followed", "document.link",
+                                name=Path(path).name) from None
         raise
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise DocumentError(f"{Path(path).name} is not a regular file")
+            raise DocumentError(f"{Path(path).name} is not a regular file", "document.not_regular", name=Path(path).name)
         if max_bytes is not None and st.st_size > max_bytes:
-            raise DocumentError(f"{Path(path).name} is {st.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+            raise DocumentError(f"{Path(path).name} is {st.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB",
+                                "document.too_large", name=Path(path).name, size_mb=st.st_size / 1e6, limit_mb=max_bytes / 1e6)
         return f.read()
 
 
@@ -338,9 +247,10 @@ def _sidecar(path: Path) -> Path | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})") from None
+        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})", "document.unreadable", name=side.name) from None
     if stat.S_ISLNK(st.st_mode):
-        raise DocumentError(f"{side.name} is a link; links are not followed, so {path.name} is not indexed")
+        raise DocumentError(f"{side.name} is a link; links are not followed, so {path.name} is not indexed",
+                            "document.link", name=side.name, document=path.name)
     if not stat.S_ISREG(st.st_mode):
         return None
     return side
@@ -354,11 +264,11 @@ def read_metadata(path: Path) -> dict:
     try:
         data = json.loads(read_own_file(side, max_bytes=1_000_000).decode("utf-8"))
     except OSError as exc:
-        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})") from None
+        raise DocumentError(f"{side.name} cannot be read ({exc.strerror})", "document.unreadable", name=side.name) from None
     except ValueError as exc:
-        raise DocumentError(f"{side.name} is not valid JSON ({exc})") from None
+        raise DocumentError(f"{side.name} is not valid JSON ({exc})", "document.bad_metadata", name=side.name) from None
     if not isinstance(data, dict):
-        raise DocumentError(f"{side.name} must hold a JSON object")
+        raise DocumentError(f"{side.name} must hold a JSON object", "document.bad_metadata", name=side.name)
     return {k: str(v) for k, v in data.items() if k in ("title", "date", "kind")}
 
 
@@ -385,19 +295,19 @@ def load_document(path: Path, max_bytes: int = 20 * 1024 * 1024) -> Document:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in READERS:
-        raise DocumentError(
-            f"{path.name}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}"
-        )
+        raise DocumentError(f"{path.name}: unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}",
+                            "document.unsupported_type", name=path.name, suffix=suffix, supported=SUPPORTED)
     try:
         raw = read_own_file(path, max_bytes=max_bytes)
     except OSError as exc:
-        raise DocumentError(f"{path.name} cannot be read ({exc.strerror})") from None
+        raise DocumentError(f"{path.name} cannot be read ({exc.strerror})", "document.unreadable", name=path.name) from None
     try:
         text, meta = READERS[suffix](raw, path.name)
     except DocumentError:
         raise
     except Exception as exc:  # a reader bug or a library fault must not stop the whole index
-        raise DocumentError(f"{path.name} could not be read ({type(exc).__name__})") from None
+        raise DocumentError(f"{path.name} could not be read ({type(exc).__name__})", "document.unreadable",
+                            name=path.name) from None
     meta = {**{k: v for k, v in meta.items() if v}, **read_metadata(path)}
     return Document(
         doc_id=path.stem,

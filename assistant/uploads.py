@@ -77,7 +77,8 @@ class Upload:
         try:
             shutil.copyfile(source, self.staged)
         except OSError as exc:
-            raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})") from None
+            raise DocumentError(f"{filename} cannot be stored ({exc.strerror or type(exc).__name__})", "document.not_stored",
+                                name=filename) from None
         return self.staged
 
     def write_intent(self, target: Path) -> None:

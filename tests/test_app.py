@@ -11,6 +11,9 @@ import pytest
 
 import app
 from assistant import Assistant
+from assistant.core import clean_question, safe_filename
+from assistant.errors import DocumentError
+from assistant.loaders import load_document, read_own_file
 from assistant.search import Analyzer
 
 HOSTILE = [
@@ -343,18 +346,77 @@ def test_parse_auth_rejects(value):
         app.parse_auth(value)
 
 
-@pytest.mark.parametrize("message,expected", [
-    ("x.exe: unsupported file type .exe; use .txt, .md", "filtypen støttes ikke"),
-    ("a.pdf is a password-protected PDF", "passordbeskyttet"),
-    ("big.txt is 25.0 MB; the limit is 20 MB", "filen er 25.0 MB; grensen er 20 MB."),
-    ("bomb.docx unpacks to 1,000,000 bytes, which is too large to read safely", "1 000 000 byte"),
-    ("e.txt is empty", "filen er tom."),
-    ("something entirely new", "something entirely new"),
-])
-def test_document_errors_are_shown_in_bokmal(message, expected):
-    from assistant.errors import DocumentError
+def _file(path, data: bytes):
+    path.write_bytes(data)
+    return path
 
-    assert expected in app.document_error_text(DocumentError(message))
+
+def _raised(fn, *args, **kwargs):
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError) as err:
+        fn(*args, **kwargs)
+    return err.value
+
+
+def _encrypted_pdf(path):
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(100, 100)
+    w.encrypt("hemmelig")
+    with open(path, "wb") as f:
+        w.write(f)
+    return path
+
+
+def _zip_bomb(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"\0" * 1_000_000)
+    return path
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda d: _raised(load_document, d / "x.exe"), "filtypen støttes ikke; bruk .txt, .md, .pdf, .docx eller .html."),
+    (lambda d: _raised(load_document, _encrypted_pdf(d / "a.pdf")), "PDF-en er passordbeskyttet."),
+    (lambda d: _raised(read_own_file, _file(d / "big.txt", b"x" * 2_500_000), max_bytes=2_000_000),
+     "filen er 2.5 MB; grensen er 2 MB."),
+    (lambda d: _raised(load_document, _zip_bomb(d / "bomb.docx")), "filen pakkes ut til 1 000 000 byte, for mye til å leses trygt."),
+    (lambda d: _raised(load_document, _file(d / "e.txt", b"  \n")), "filen er tom."),
+    (lambda d: _raised(load_document, _file(d / "b.txt", b"\0\1binary")), "filen ser ut som en binærfil, ikke tekst."),
+    (lambda d: _raised(safe_filename, "....txt"), "filnavnet kan ikke brukes."),
+    (lambda d: _raised(clean_question, "a" * 2500, 2000), "Spørsmålet er 2 500 tegn langt; grensen er 2 000 tegn. Gjør det kortere."),
+    (lambda d: _raised(clean_question, " \x00 ", 2000), "Spørsmålet er tomt. Skriv et spørsmål om avtalene."),
+    (lambda d: DocumentError("something entirely new"), "something entirely new"),
+    (lambda d: DocumentError("a new one", "document.not_yet_translated", name="x"), "a new one"),
+    (lambda d: DocumentError("too large", "document.too_large", size="wrong params"), "too large"),
+], ids=["type", "password", "size", "zip-bomb", "empty", "binary", "name", "long-question", "empty-question",
+        "no-code", "unknown-code", "bad-params"])
+def test_errors_are_shown_in_bokmal_by_their_code(tmp_path, make, expected):
+    """Raised by the library, said in bokmål by code and params; an unknown code in its English words."""
+    error = make(tmp_path)
+    assert app.document_error_text(error) == expected
+    assert "\n" not in str(error) and str(error).isascii()  # the message itself stays one line of English
+
+
+def test_reasons_kept_as_text_keep_their_code(tmp_path, fake_embedder):
+    """A skipped file's reason passes through the build report as text and is still translated."""
+    from assistant import Assistant, Config
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text("Partene er enige om heltid.\n", encoding="utf-8")
+    (corpus / "tom.txt").write_text("\n", encoding="utf-8")
+    (tmp_path / "ute.txt").write_text("utenfor\n", encoding="utf-8")
+    (corpus / "lenke.txt").symlink_to(tmp_path / "ute.txt")
+    a = Assistant(Config(corpus_dir=corpus, index_dir=tmp_path / "idx", feedback_file=tmp_path / "fb.jsonl"),
+                  embedder=fake_embedder)
+    a.index()
+    shown = {name: app.document_error_text(why) for name, why in a.skipped().items()}
+    assert shown == {"tom.txt": "filen er tom.",
+                     "lenke.txt": "filen er en lenke til noe utenfor dokumentmappen; lenker følges ikke."}
 
 
 def test_browser_state_key_is_stable_and_private(tmp_path, monkeypatch):

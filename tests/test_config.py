@@ -102,6 +102,7 @@ def test_bad_values_fail_with_one_line_naming_value_and_fix(clean_env, name, val
         Config.from_env()
     message = str(err.value)
     assert "\n" not in message and all(w in message for w in words), message
+    assert err.value.code == "config.invalid" and err.value.params["name"] in (name, ENV[name])
 
 
 def test_the_library_sets_no_process_wide_variables(tmp_path):

@@ -117,7 +117,7 @@ class DocumentHandlers:
         docs = self.documents()
         cards, targets = self.facts_cards(docs)
         choices = [(f"{d['title']} ({d['file']})", d["doc_id"]) for d in docs]
-        skipped = {name: document_error_text(Exception(why)) for name, why in self.assistant.skipped().items()}
+        skipped = {name: document_error_text(why) for name, why in self.assistant.skipped().items()}
         return (render_documents(docs) + render_skipped(skipped), render_summary(docs), cards,
                 gr.update(choices=choices, value=None), targets)
 
@@ -191,7 +191,7 @@ class DocumentHandlers:
         else:
             message = (f"Oppdatert: {len(r.added)} lagt til, {len(r.updated)} endret, {len(r.removed)} fjernet.")
         if r.skipped:
-            message += " Hoppet over: " + "; ".join(f"{name} ({document_error_text(Exception(why))})"
+            message += " Hoppet over: " + "; ".join(f"{name} ({document_error_text(why)})"
                                                      for name, why in list(r.skipped.items())[:3])
         return {"ok": True, "message": public_text(message), "added": r.added, "updated": r.updated,
                 "removed": r.removed, "skipped": {name: public_text(why) for name, why in r.skipped.items()}}

@@ -1,4 +1,8 @@
-"""The library's (English) one-line error messages as one line of bokmål for the page."""
+"""The library's errors as one line of bokmål for the page, by their code and params (errors.py).
+
+An error (or a reason kept as text, a `Message`) whose code has no entry here is shown as its
+English message: a new error is never hidden, only not yet translated.
+"""
 
 from __future__ import annotations
 
@@ -6,85 +10,79 @@ import functools
 import logging
 import re
 
-__all__ = ["api_endpoint", "document_error_text", "feedback_error_text", "public_text", "question_error_text"]
+__all__ = ["BOKMAL", "api_endpoint", "document_error_text", "feedback_error_text", "in_bokmal", "public_text",
+           "question_error_text"]
 
 log = logging.getLogger("avtaleassistenten.app")
 MAX_MESSAGE = 400  # characters of a reply's message: a huge input echoed back is cut
 
-_Q_ERRORS = [
-    (re.compile(r"empty"), lambda m: "Spørsmålet er tomt. Skriv et spørsmål om avtalene."),
-    (re.compile(r"is ([\d,]+) characters; the limit is ([\d,]+)"),
-     lambda m: f"Spørsmålet er {m.group(1).replace(',', ' ')} tegn langt; grensen er "
-               f"{m.group(2).replace(',', ' ')} tegn. Gjør det kortere."),
-    (re.compile(r"no words"), lambda m: "Spørsmålet har ingen ord å søke etter. Skriv et spørsmål med ord."),
-    (re.compile(r"must be text"), lambda m: "Spørsmålet må være tekst."),
-]
+
+def _n(value) -> str:
+    """A whole number as Norwegian writes it: 1 000 000."""
+    return f"{int(value):,}".replace(",", " ")
 
 
-def _in_bokmal(exc: Exception, table) -> str:
-    """The library's (English) message as bokmål by the first matching pattern; else as it is."""
-    message = str(exc)
-    for pattern, make in table:
-        m = pattern.search(message)
-        if m:
-            return make(m)
-    return message
+_UNREADABLE = "filen kunne ikke leses eller lagres."
+
+# code -> the bokmål text made from the error's params
+BOKMAL = {
+    "question.empty": lambda **p: "Spørsmålet er tomt. Skriv et spørsmål om avtalene.",
+    "question.too_long": lambda length, limit, **p: f"Spørsmålet er {_n(length)} tegn langt; grensen er {_n(limit)} tegn. "
+                                                   "Gjør det kortere.",
+    "question.no_words": lambda **p: "Spørsmålet har ingen ord å søke etter. Skriv et spørsmål med ord.",
+    "question.not_text": lambda **p: "Spørsmålet må være tekst.",
+    "document.unsupported_type": lambda **p: "filtypen støttes ikke; bruk .txt, .md, .pdf, .docx eller .html.",
+    "document.too_large": lambda size_mb, limit_mb, **p: f"filen er {size_mb:.1f} MB; grensen er {limit_mb:.0f} MB.",
+    "document.pdf_password": lambda **p: "PDF-en er passordbeskyttet.",
+    "document.pdf_no_text": lambda **p: "PDF-en har ingen tekst som kan hentes ut (en skannet PDF må tekstgjenkjennes først).",
+    "document.pdf_unreadable": lambda **p: "PDF-en er skadet eller kan ikke leses.",
+    "document.zip_bomb": lambda size, **p: f"filen pakkes ut til {_n(size)} byte, for mye til å leses trygt.",
+    "document.docx_unreadable": lambda **p: "Word-filen er skadet eller kan ikke leses.",
+    "document.binary": lambda **p: "filen ser ut som en binærfil, ikke tekst.",
+    "document.encoding": lambda **p: "tegnkodingen i teksten kunne ikke gjenkjennes (lagre filen som UTF-8).",
+    "document.empty": lambda **p: "filen er tom.",
+    "document.no_text": lambda **p: "filen har ingen tekst.",
+    "document.exists": lambda existing, **p: f"et dokument med samme navn ({existing}) finnes allerede; gi filen et annet navn.",
+    "document.bad_name": lambda **p: "filnavnet kan ikke brukes.",
+    "document.link": lambda outside=False, **p: ("filen er en lenke til noe utenfor dokumentmappen; lenker følges ikke."
+                                                 if outside else "filen er en lenke; lenker følges ikke."),
+    "document.not_regular": lambda **p: "dette er ikke en vanlig fil.",
+    "document.upload_cut_off": lambda **p: "opplastingen ble avbrutt (serveren stoppet) og er rullet tilbake; "
+                                           "last opp filen på nytt.",
+    "document.unreadable": lambda **p: _UNREADABLE,
+    "document.not_stored": lambda **p: _UNREADABLE,
+    "feedback.unknown_answer": lambda **p: "svaret er for gammelt til å stemme på; still spørsmålet på nytt.",
+    "feedback.answer_full": lambda votes, **p: f"svaret har allerede fått {votes} stemmer.",
+    "feedback.comment_too_long": lambda length, limit, **p: f"kommentaren er {_n(length)} tegn; grensen er {_n(limit)} tegn.",
+    "feedback.store_full": lambda **p: "det er ikke plass til flere stemmer.",
+}
 
 
-def question_error_text(exc: Exception) -> str:
+def in_bokmal(error: object) -> str:
+    """An error (or a `Message`) as one line of bokmål by its code; its English message if the
+    code has no translation (or its params do not fit it)."""
+    make = BOKMAL.get(getattr(error, "code", None))
+    if make is not None:
+        try:
+            return make(**getattr(error, "params", {}))
+        except (TypeError, ValueError):  # params that do not fit: say it in English rather than fail
+            log.warning("no bokmål for %r with params %r", error.code, error.params)
+    return str(error)
+
+
+def question_error_text(exc: object) -> str:
     """A QuestionError as one line of bokmål."""
-    return _in_bokmal(exc, _Q_ERRORS)
+    return in_bokmal(exc)
 
 
-_DOC_ERRORS = [
-    (re.compile(r"unsupported file type|has no file type"),
-     lambda m: "filtypen støttes ikke; bruk .txt, .md, .pdf, .docx eller .html."),
-    (re.compile(r"is ([\d.]+) MB; the limit is ([\d.]+) MB"),
-     lambda m: f"filen er {m.group(1)} MB; grensen er {m.group(2)} MB."),
-    (re.compile(r"password-protected PDF"), lambda m: "PDF-en er passordbeskyttet."),
-    (re.compile(r"no extractable text"),
-     lambda m: "PDF-en har ingen tekst som kan hentes ut (en skannet PDF må tekstgjenkjennes først)."),
-    (re.compile(r"not a readable PDF"), lambda m: "PDF-en er skadet eller kan ikke leses."),
-    (re.compile(r"unpacks to ([\d,]+) bytes"),
-     lambda m: f"filen pakkes ut til {m.group(1).replace(',', ' ')} byte, for mye til å leses trygt."),
-    (re.compile(r"\.docx file"), lambda m: "Word-filen er skadet eller kan ikke leses."),
-    (re.compile(r"looks like a binary file"), lambda m: "filen ser ut som en binærfil, ikke tekst."),
-    (re.compile(r"not UTF-8|not valid UTF-16"), lambda m: "tegnkodingen i teksten kunne ikke gjenkjennes (lagre filen som UTF-8)."),
-    (re.compile(r"is empty$"), lambda m: "filen er tom."),
-    (re.compile(r"has no text$"), lambda m: "filen har ingen tekst."),
-    (re.compile(r"a document named (.+) already exists"),
-     lambda m: f"et dokument med samme navn ({m.group(1)}) finnes allerede; gi filen et annet navn."),
-    (re.compile(r"not a usable file name|would be stored outside"), lambda m: "filnavnet kan ikke brukes."),
-    (re.compile(r"is a link to a \w+ outside"),
-     lambda m: "filen er en lenke til noe utenfor dokumentmappen; lenker følges ikke."),
-    (re.compile(r"is a link"), lambda m: "filen er en lenke; lenker følges ikke."),
-    (re.compile(r"not a regular file"), lambda m: "dette er ikke en vanlig fil."),
-    (re.compile(r"upload of .+ was cut off"),
-     lambda m: "opplastingen ble avbrutt (serveren stoppet) og er rullet tilbake; last opp filen på nytt."),
-    (re.compile(r"cannot be read|could not be read|not a readable file|cannot be stored"),
-     lambda m: "filen kunne ikke leses eller lagres."),
-]
+def document_error_text(exc: object) -> str:
+    """A DocumentError's reason (or a skipped file's reason, a `Message`) as bokmål."""
+    return in_bokmal(exc)
 
 
-def document_error_text(exc: Exception) -> str:
-    """A DocumentError's reason as bokmål."""
-    return _in_bokmal(exc, _DOC_ERRORS)
-
-
-
-_FB_ERRORS = [
-    (re.compile(r"no answer with this id is known"),
-     lambda m: "svaret er for gammelt til å stemme på; still spørsmålet på nytt."),
-    (re.compile(r"has had (\d+) votes"), lambda m: f"svaret har allerede fått {m.group(1)} stemmer."),
-    (re.compile(r"the comment is ([\d,]+) characters; the limit is ([\d,]+)"),
-     lambda m: f"kommentaren er {m.group(1).replace(',', ' ')} tegn; grensen er {m.group(2).replace(',', ' ')} tegn."),
-    (re.compile(r"holds [\d,]+ votes, its limit"), lambda m: "det er ikke plass til flere stemmer."),
-]
-
-
-def feedback_error_text(exc: Exception) -> str:
+def feedback_error_text(exc: object) -> str:
     """A FeedbackError's reason as bokmål (the technical ones as they are)."""
-    return public_text(_in_bokmal(exc, _FB_ERRORS))
+    return public_text(in_bokmal(exc))
 
 
 # an absolute path: /a/b… or C:\a\b… (at least two parts), as a word of its own or in quotes

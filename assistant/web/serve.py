@@ -21,9 +21,10 @@ def parse_auth(auth) -> tuple[str, str] | None:
     else:
         user, sep, password = str(auth).partition(":")
         if not sep:
-            raise ConfigError("ASSISTANT_AUTH must be 'user:password'")
+            raise ConfigError("ASSISTANT_AUTH must be 'user:password'", "config.invalid", name="auth")
     if not user or not password:
-        raise ConfigError("ASSISTANT_AUTH must be 'user:password' with a user name and a password")
+        raise ConfigError("ASSISTANT_AUTH must be 'user:password' with a user name and a password", "config.invalid",
+                          name="auth")
     return user, password
 
 
