@@ -12,7 +12,7 @@ import shutil
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -37,7 +37,13 @@ def nfc(texts: list[str]) -> list[str]:
     return [unicodedata.normalize("NFC", t) for t in texts]
 
 
+@runtime_checkable
 class Embedder(Protocol):
+    """What the assistant needs of an embedding model (pass one as `Assistant(config, embedder=...)`):
+    a `name` (kept in the index manifest: an index refuses another model), the vector size `dim`,
+    and unit-length float32 vectors, one row per text, for questions and for passages.
+    `SentenceTransformerEmbedder` is the implementation; tests use small fakes."""
+
     name: str
 
     @property

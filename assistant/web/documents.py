@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html import escape
 from pathlib import Path
 
 import gradio as gr
@@ -13,7 +14,6 @@ from ..errors import AssistantError
 from .messages import api_endpoint, document_error_text, public_text
 from .render import (
     DOC_PLACEHOLDER,
-    _e,
     render_document,
     render_documents,
     render_facts,
@@ -45,7 +45,7 @@ def _check_doc_id(doc_id) -> None:
 
 
 def _status(ok: bool, message: str) -> str:
-    return f"<p class='upload-{'ok' if ok else 'error'}'>{'✓' if ok else '⚠'} {_e(message)}</p>"
+    return f"<p class='upload-{'ok' if ok else 'error'}'>{'✓' if ok else '⚠'} {escape(str(message))}</p>"
 
 
 class DocumentHandlers:
@@ -203,7 +203,7 @@ class DocumentHandlers:
         except AssistantError:
             return gr.update(visible=False), "<p class='upload-error'>⚠ Velg dokumentet som skal fjernes.</p>"
         return gr.update(visible=True), (
-            f"<p class='remove-question'>Fjerne «{_e(doc.title)}»? Filen <b>{_e(doc.file)}</b> flyttes til "
+            f"<p class='remove-question'>Fjerne «{escape(doc.title)}»? Filen <b>{escape(doc.file)}</b> flyttes til "
             "<b>.trash/</b> i dokumentmappen (den slettes ikke), og avsnittene forsvinner fra søket.</p>")
 
     def remove(self, doc_id) -> dict:
