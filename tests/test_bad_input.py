@@ -84,9 +84,24 @@ def test_non_text_question_is_rejected(fake_assistant):
             fake_assistant.ask(bad)
 
 
+HOSTILE_HISTORY = [None, "", "\x00", "😀", "a" * 100_000, 7, "\ud800", b"heltid", ["liste"], {"q": 1}]
+
+
 def test_hostile_history_is_ignored_not_fatal(fake_assistant):
-    history = [None, "", "\x00", "😀", "a" * 100_000, 7, "\ud800"]
-    assert isinstance(fake_assistant.ask("og den?", history=history).answered, bool)
+    """History entries that are not questions change nothing: the answer is the one without
+    history, whichever of them comes last. A real question among them is still followed up."""
+    question = "og når utløper den?"
+    alone = fake_assistant.ask(question)
+    for last in range(len(HOSTILE_HISTORY)):
+        history = HOSTILE_HISTORY[: last + 1]
+        assert fake_assistant.ask(question, history=history).to_json() == alone.to_json(), repr(history[-1])[:40]
+    assert {h.clause.doc_id for h in alone.hits} != {"ks-leve-hele-livet-2018"}  # else the follow-up below shows nothing
+
+    earlier = "Hva er målet med Leve hele livet?"
+    followed = fake_assistant.ask(question, history=[earlier])
+    assert followed.follow_up and {h.clause.doc_id for h in followed.hits} == {"ks-leve-hele-livet-2018"}
+    among_hostile = fake_assistant.ask(question, history=[*HOSTILE_HISTORY, earlier])
+    assert among_hostile.to_json() == followed.to_json()
 
 
 def test_clean_question_removes_controls_and_surrogates():
