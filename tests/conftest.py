@@ -59,6 +59,38 @@ class FakeEmbedder:
         return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
 
 
+class ControlledEmbedder(FakeEmbedder):
+    """The fake embedder with chosen similarities: every text containing one of a topic's words
+    also points along that topic's own direction. A question and a clause sharing a topic then
+    have a cosine of ~0.95 (as a real model gives a question and the clause that answers it);
+    texts without a shared topic keep FakeEmbedder's ~0.75-0.8 (a real model's unrelated pairs).
+
+        ControlledEmbedder({"velferd": ["velferdsteknologi"]})
+    """
+
+    name = "controlled-embedder"
+
+    def __init__(self, topics: dict[str, list[str]], dim: int = 64, weight: float = 0.8):
+        super().__init__(dim)
+        self.topics = {t: {w.lower() for w in words} for t, words in topics.items()}
+        self.weight = weight  # the share of a topical text's vector along its topics
+        self._axes = {t: i for i, t in enumerate(self.topics)}
+        assert len(self._axes) < dim // 4, "too many topics for the vector size"
+
+    def _vec(self, text: str) -> np.ndarray:
+        words = set(re.findall(r"\w+", text.lower()))
+        hit = [t for t, ws in self.topics.items() if ws & words]
+        base = super()._vec(text)
+        if not hit:
+            return base
+        topic = np.zeros(self._dim, dtype=np.float32)
+        for t in hit:
+            topic[self._dim - 1 - self._axes[t]] = 1.0  # the last coordinates: one per topic
+        topic /= np.linalg.norm(topic)
+        v = np.sqrt(1 - self.weight) * base + np.sqrt(self.weight) * topic
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()
