@@ -168,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Avtaleassistenten: find the clauses of the KS agreements that answer a question.",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", help="folder of documents (env ASSISTANT_CORPUS; default corpus/)")
-    common.add_argument("--index", help="index folder (env ASSISTANT_INDEX; default embeddings/)")
+    common.add_argument("--corpus", help="folder of documents (env ASSISTANT_CORPUS; default ./corpus if it exists, "
+                                         "else ~/.local/share/avtaleassistenten/corpus)")
+    common.add_argument("--index", help="index folder (env ASSISTANT_INDEX; default embeddings/ beside the corpus folder)")
     common.add_argument("--model", help="sentence-transformers model name or folder (env ASSISTANT_MODEL)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True)
