@@ -1,6 +1,7 @@
 """Typed errors of the library. Each carries a one-line message fit to show a user."""
 
 __all__ = [
+    "AnswerError",
     "AssistantError",
     "ConfigError",
     "DocumentError",
@@ -13,6 +14,10 @@ __all__ = [
 
 class AssistantError(Exception):
     """Base class: str(error) is one line a person can act on."""
+
+
+class AnswerError(AssistantError):
+    """A composed reply cites a clause the search did not find, or quotes text its sources do not hold."""
 
 
 class ConfigError(AssistantError):
