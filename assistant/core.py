@@ -11,7 +11,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, Group, answers_question, build_answer, lead_first
+from .answer import Answer, Group, answers_question, lead_first
+from .compose import Composer, Extractive, check_answer
 from .config import Config
 from .embed import load_embedder
 from .errors import DocumentError, IndexError_, Message, QuestionError
@@ -100,10 +101,12 @@ class Assistant:
     question does not need).
     """
 
-    def __init__(self, config: Config | None = None, embedder=None, warm_translator: bool = True):
+    def __init__(self, config: Config | None = None, embedder=None, warm_translator: bool = True,
+                 composer: Composer | None = None):
         self.config = config or Config.from_env()
         use_apertium(self.config.apertium)
         self._embedder = embedder
+        self.composer = composer or Extractive()  # what turns a search into a reply (compose.py)
         self._warm = warm_translator
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
@@ -269,13 +272,17 @@ class Assistant:
                         about_kind = searcher.profiles[lead.doc_id].kind
         if result is None:
             result = searcher.search(query, k, restrict_doc=doc_id, context=context, docs=chosen)
-        answer = build_answer(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
-                              follow_up=doc_id is not None)
+        answer = self.composer.compose(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
+                                       follow_up=doc_id is not None)
+        searches = [result]
         if answer.answered and about_kind:
             answer.notes.append(answer.texts["about_note"].format(kind=about_kind))
         elif answer.answered and doc_id is None and not named:
-            answer.groups = self._agreement_groups(searcher, result, k, context)
-        return answer
+            answer.groups, more = self._agreement_groups(searcher, result, k, context)
+            searches += more
+        if result.uncalibrated:
+            answer.notes.append(answer.texts["uncalibrated"].format(model=result.uncalibrated))
+        return check_answer(answer, searches)
 
     def named_documents(self, question: str) -> list[str]:
         """The documents a question names («kvalitetsavtalen», «Leve hele livet-avtalen», «avtalen
@@ -292,15 +299,18 @@ class Assistant:
     def _answers(self, result: SearchResult) -> bool:
         return answers_question(result, self.config.abstain_threshold)
 
-    def _agreement_groups(self, searcher: Searcher, result: SearchResult, top_k: int, context: bool) -> list[Group]:
+    def _agreement_groups(self, searcher: Searcher, result: SearchResult, top_k: int, context: bool
+                          ) -> tuple[list[Group], list[SearchResult]]:
         """When the answer comes from an agreement and other agreements among the hits also answer
         the question (each searched alone, the abstention model deciding), one group per agreement,
-        newest first; else []. The same fitted models decide as for any answer."""
+        newest first, with the searches they come from; else [], []. The same fitted models decide as
+        for any answer."""
         lead = result.lead_clause
         profiles = searcher.profiles
         if lead is None or not is_agreement(profiles[lead.doc_id]):
-            return []
+            return [], []
         found = [(lead.doc_id, list(result.lead), lead_first(result)[0])]
+        searches = []
         for h in result.hits:
             d = h.clause.doc_id
             if len(found) >= MAX_GROUPS:
@@ -310,11 +320,12 @@ class Assistant:
             alone = searcher.search(result.query, top_k, qvec=result.qvec, restrict_doc=d, context=context)
             if self._answers(alone):
                 found.append((d, list(alone.lead), lead_first(alone)[0]))
+                searches.append(alone)
         if len(found) < 2:
-            return []
+            return [], []
         docs = searcher.data.documents
         groups = [Group(d, docs[d].title, profiles[d].date, lead_, hit) for d, lead_, hit in found]
-        return sorted(groups, key=lambda g: g.date, reverse=True)
+        return sorted(groups, key=lambda g: g.date, reverse=True), searches
 
     @staticmethod
     def _own_text(text: str, searcher: Searcher, docs: frozenset[str]) -> frozenset[str] | None:

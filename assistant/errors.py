@@ -11,6 +11,7 @@ reason stored as text (a build report's skipped files) can still be translated.
 from __future__ import annotations
 
 __all__ = [
+    "AnswerError",
     "AssistantError",
     "ConfigError",
     "DocumentError",
@@ -50,6 +51,10 @@ class AssistantError(Exception):
 
     def __str__(self) -> str:
         return Message(super().__str__(), self.code, **self.params)
+
+
+class AnswerError(AssistantError):
+    """A composed reply cites a clause the search did not find, or quotes text its sources do not hold."""
 
 
 class ConfigError(AssistantError):

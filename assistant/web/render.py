@@ -127,14 +127,17 @@ def _terms_for(answer: Answer, analyzer: Analyzer, hit: Hit | None = None) -> se
     return terms
 
 
+RELEVANCE_BANDS = (0.5, 0.2)  # a hit's score is the probability that it holds the answer: high from even odds
+
+
 def _relevance(hit: Hit, answered: bool, language: str) -> tuple[str, int]:
     t = CARD_TEXTS[language]
     score = max(0.0, min(1.0, float(hit.score)))
     if not answered:
         label = t["related"]
-    elif score >= 0.75:
+    elif score >= RELEVANCE_BANDS[0]:
         label = t["high"]
-    elif score >= 0.5:
+    elif score >= RELEVANCE_BANDS[1]:
         label = t["medium"]
     else:
         label = t["low"]

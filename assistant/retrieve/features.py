@@ -18,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .query import Query
+from ..query import Query
 
 __all__ = ["RANK_FEATURES", "SENTENCE_FEATURES", "ABSTAIN_FEATURES", "QueryTerms", "TYPED", "has_type"]
 

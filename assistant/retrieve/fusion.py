@@ -1,11 +1,11 @@
-"""The learned steps of a search: rank the candidate clauses, choose the answer sentence, decide.
+"""Fusion: the candidates of both retrievers ranked by the fitted ranker, then the answer sentence.
 
-    candidates (dense top k ∪ BM25 top k) -> clause features -> ranker -> top clauses
+    candidates (dense top k ∪ BM25 top k, by clause_id) -> clause features -> ranker -> top clauses
       -> their sentences -> sentence features -> sentence model -> the answer sentence
-      -> abstention features -> probability that the documents answer the question
 
-The three models are fitted by `fitting/fit_models.py` (see models.py); the functions here are
-used unchanged by that script, so what is fitted is what runs.
+Pure functions of the searcher's read-only state and the question. The models are fitted by
+`fitting/fit_models.py` (calibration.py); that script calls these same functions, so what is fitted
+is what runs. Whether to answer at all is abstain.py's.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from functools import cached_property
 
 import numpy as np
 
+from ..query import Query
+from . import lexical
+from .calibration import Calibration
 from .features import (
-    ABSTAIN_FEATURES,
     RANK_FEATURES,
     SENTENCE_FEATURES,
     TYPED,
     QueryTerms,
     type_vector,
 )
-from .models import Models
-from .query import Query
 
-__all__ = ["Ranked", "Chosen", "rank", "choose_sentence", "abstain_features", "softmax", "SENTENCE_CLAUSES"]
+__all__ = ["Ranked", "Chosen", "candidates", "clause_features", "rank", "sentence_features", "choose_sentence",
+           "softmax", "SENTENCE_CLAUSES"]
 
 SENTENCE_CLAUSES = 3  # the answer sentence is chosen among the sentences of the top clauses
 
@@ -64,23 +65,24 @@ class Chosen:
 def candidates(searcher, qvec: np.ndarray, qt: QueryTerms, restrict_doc: str | None = None,
                exclude: set[int] | frozenset[int] = frozenset(), within: np.ndarray | None = None,
                ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Candidate rows: dense top k ∪ BM25 top k; every clause of `restrict_doc` (a follow-up) or
-    of the documents in `within` (document positions; fitting uses it to simulate small corpora)."""
-    n = len(searcher.data.clauses)
+    """Candidate rows: the dense retriever's top k ∪ the keyword retriever's top k, both keyed by
+    clause_id; every clause of `restrict_doc` (a follow-up) or of the documents in `within`
+    (document positions; fitting uses it to simulate small corpora). `exclude` drops rows (fitting)."""
+    cat = searcher.catalogue
+    n = len(cat)
     k = min(searcher.params.candidates, n)
     lex = searcher.lexical.scores(qt.flat)
-    if restrict_doc is not None and within is None and restrict_doc in searcher._doc_pos:
-        within = np.array([searcher._doc_pos[restrict_doc]])
+    if restrict_doc is not None and within is None and restrict_doc in cat.doc_pos:
+        within = np.array([cat.doc_pos[restrict_doc]])
     if within is not None:
-        rows = np.flatnonzero(np.isin(searcher.clause_doc, within))
+        rows = cat.rows_of_docs(within)
         if len(rows) > 4 * k:  # many documents: the best of each retriever among their clauses
-            rows = np.unique(np.concatenate([rows[np.argsort(-(searcher.data.vectors[rows] @ qvec))[:k]],
-                                             rows[np.argsort(-lex[rows])[:k]]]))
+            docs = frozenset(cat.doc_ids[int(p)] for p in within)
+            found = {**searcher.dense.top(qvec, k, docs), **lexical.top(lex[rows], [cat.ids[r] for r in rows], k)}
+            rows = np.unique(cat.rows(found))
     else:
-        _, dids = searcher.dense.search(qvec, k + len(exclude))
-        lex_top = np.argpartition(-lex, k - 1)[:k] if k < n else np.arange(n)
-        lex_top = lex_top[lex[lex_top] > 0]
-        rows = np.unique(np.concatenate([dids, lex_top])).astype(np.int64)
+        found = {**searcher.dense.top(qvec, k + len(exclude)), **lexical.top(lex, cat.ids, k)}
+        rows = np.unique(cat.rows(found))
     if exclude:
         rows = rows[~np.isin(rows, list(exclude))]
     lmax = float(lex[rows].max()) if len(rows) else 0.0  # BM25 is scaled by the best candidate
@@ -90,23 +92,26 @@ def candidates(searcher, qvec: np.ndarray, qt: QueryTerms, restrict_doc: str | N
 def clause_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, rows: np.ndarray,
                     lex: np.ndarray, lmax: float) -> tuple[np.ndarray, np.ndarray]:
     data = searcher.data
-    n = len(data.clauses)
-    cos = data.vectors[rows] @ qvec
-    scos = searcher.best_sentence_cos(rows, qvec)
+    cat = searcher.catalogue
+    prev_rows, next_rows = cat.prev[rows], cat.next[rows]
+    has_prev, has_next = prev_rows >= 0, next_rows >= 0
+    around = np.concatenate([prev_rows[has_prev], next_rows[has_next]])
+    sims = searcher.dense.similarity(qvec, np.concatenate([rows, around]))  # one request to the store
+    cos = sims[: len(rows)]
+    cos_prev, cos_next = cos.copy(), cos.copy()
+    cos_prev[has_prev] = sims[len(rows) : len(rows) + int(has_prev.sum())]
+    cos_next[has_next] = sims[len(rows) + int(has_prev.sum()) :]
+    scos = searcher.best_sentence_cos(rows, cos, qvec)
     top_cos = float(cos.max())
     bm = lex[rows] / lmax if lmax > 0 else np.zeros(len(rows))
     doc_lex = searcher.doc_lexical.scores(qt.flat)
-    docs = searcher.clause_doc[rows]
+    docs = cat.clause_doc[rows]
     dmax = float(doc_lex[docs].max())  # the best document among the candidates
     doc_best = {}
     for d, c in zip(docs.tolist(), cos.tolist()):
         doc_best[d] = max(doc_best.get(d, -1.0), c)
-    prev_rows, next_rows = np.maximum(rows - 1, 0), np.minimum(rows + 1, n - 1)
-    has_prev, has_next = searcher.has_prev[rows], searcher.has_next[rows]
-    cos_prev = np.where(has_prev, data.vectors[prev_rows] @ qvec, cos)
-    cos_next = np.where(has_next, data.vectors[next_rows] @ qvec, cos)
-    bm_prev = np.where(has_prev, lex[prev_rows], 0.0)
-    bm_next = np.where(has_next, lex[next_rows], 0.0)
+    bm_prev = np.where(has_prev, lex[np.maximum(prev_rows, 0)], 0.0)
+    bm_next = np.where(has_next, lex[np.maximum(next_rows, 0)], 0.0)
     X = np.zeros((len(rows), len(RANK_FEATURES)))
     X[:, 0] = cos
     X[:, 1] = cos - top_cos
@@ -135,7 +140,7 @@ def clause_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ro
     return X, cos
 
 
-def rank(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, models: Models | None,
+def rank(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, models: Calibration | None,
          restrict_doc: str | None = None, exclude=frozenset(), within: np.ndarray | None = None) -> Ranked:
     rows, lex, lmax = candidates(searcher, qvec, qt, restrict_doc, exclude, within)
     if not len(rows):
@@ -184,7 +189,7 @@ def sentence_features(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, 
 
 
 def choose_sentence(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ranked: Ranked,
-                    models: Models | None) -> Chosen | None:
+                    models: Calibration | None) -> Chosen | None:
     ids, ranks, X = sentence_features(searcher, query, qvec, qt, ranked)
     if not len(ids):
         return None
@@ -192,34 +197,3 @@ def choose_sentence(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ra
     p = softmax(scores)
     best = int(np.argmax(scores))
     return Chosen(int(ids[best]), int(ranks[best]), float(p[best]), X[best])
-
-
-def abstain_features(searcher, query: Query, qt: QueryTerms, ranked: Ranked, chosen: Chosen | None) -> np.ndarray:
-    x = np.zeros(len(ABSTAIN_FEATURES))
-    if not len(ranked.rows):
-        return x
-    top = int(ranked.rows[0])
-    x[0] = ranked.scores[0]
-    x[1] = ranked.probs[0]
-    x[2] = ranked.cos[0]
-    x[3] = chosen.X[0] if chosen is not None else ranked.cos[0]
-    x[4] = ranked.X[0, RANK_FEATURES.index("cov")]
-    x[5] = chosen.X[SENTENCE_FEATURES.index("scov_ctx")] if chosen is not None else x[4]
-    x[6] = ranked.X[0, RANK_FEATURES.index("doc_cov")]
-    x[7] = qt.missing_idf(searcher.doc_terms(int(searcher.clause_doc[top])))
-    x[8] = qt.unknown_share()
-    x[9] = chosen.prob if chosen is not None else 1.0
-    x[10] = not qt.groups
-    base = 11
-    for i, t in enumerate(TYPED):
-        x[base + i] = query.answer_type == t
-    if chosen is not None:
-        x[base + len(TYPED) : base + 2 * len(TYPED)] = chosen.X[SENTENCE_FEATURES.index("type_number"):][: len(TYPED)]
-    return x
-
-
-def answerability(models: Models | None, query: Query, x: np.ndarray) -> float:
-    if models is None:
-        return 1.0
-    z = float(models.pick("abstain", query.language).score(x)[0])
-    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))

@@ -1,0 +1,69 @@
+"""Text -> search terms: NFKC, lower case, stop words out (bokmål, nynorsk, English), Snowball Norwegian stems."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+from .. import lexical_store
+
+__all__ = ["Analyzer"]
+
+
+_EXTRA_STOP = {
+    # nynorsk and common question words not in the bokmål list
+    "kva", "kven", "kvar", "korleis", "kvifor", "kor", "seier", "ikkje", "eg", "dei", "ho", "vere",
+    "hvilke", "hvilken", "hvilket", "hvordan", "hvorfor", "hvor", "når", "sier", "står", "nevnes",
+    "finnes", "noe", "noen", "mye", "mange", "lenge", "blir", "ble", "bli",
+}
+_EN_STOP = {
+    "what", "when", "who", "whom", "whose", "which", "where", "why", "how", "does", "do", "did",
+    "done", "say", "says", "said", "about", "is", "are", "was", "were", "been", "has", "have", "had",
+    "can", "could", "should", "would", "will", "shall", "may", "must", "there", "their", "they",
+    "them", "it", "its", "this", "that", "these", "those", "from", "into", "than", "then", "any",
+    "some", "all", "our", "your", "my", "me", "we", "you", "he", "she", "his", "her", "i", "an",
+    "the", "of", "to", "in", "on", "at", "with", "as", "or", "and", "not", "no", "be", "if",
+}
+_EN_KEEP = {"by", "man", "so", "sin", "a"}  # English stop words that are Norwegian content words
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    STOPWORDS_EN, STOPWORDS_NORWEGIAN = lexical_store.bm25s_stopwords()  # without importing bm25s
+
+    return frozenset(STOPWORDS_NORWEGIAN) | _EXTRA_STOP | ((frozenset(STOPWORDS_EN) | _EN_STOP) - _EN_KEEP)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class Analyzer:
+    """Text -> search terms: NFKC, lower case, stop words out, Snowball Norwegian stems."""
+
+    def __init__(self):
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("norwegian").stemWord
+        self._stem_lock = threading.Lock()  # a Stemmer is for one thread at a time (PyStemmer's docs)
+        self._stop = _stopwords()
+        self._cache: dict[str, str] = {}
+
+    def stem(self, word: str) -> str:
+        s = self._cache.get(word)
+        if s is None:
+            with self._stem_lock:
+                s = self._stem(word)
+            if len(self._cache) < 500_000:
+                self._cache[word] = s
+        return s
+
+    def words(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFKC", text).lower()
+        return [w for w in _WORD.findall(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
+
+    def terms(self, text: str) -> list[str]:
+        return [self.stem(w) for w in self.words(text)]
+
+

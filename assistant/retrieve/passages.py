@@ -1,0 +1,52 @@
+"""Passages: a hit shown in context, and the answer sentence quoted with what it needs.
+
+A hit grows from its clause by neighbouring clauses of the same document, (doc_id, ordinal ± 1)
+from the catalogue, the side closer to the question first, up to `limit` characters. The answer
+sentence is quoted with its lead-in when it is a list item, and with its items when it is a lead-in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import Clause
+from .catalogue import Catalogue
+
+__all__ = ["grow", "quote"]
+
+
+def grow(row: int, catalogue: Catalogue, similarity, limit: int) -> tuple[int, int]:
+    """The first and last row of the passage around `row`; `similarity(rows)` scores neighbours."""
+    clauses = catalogue.clauses
+    first = last = row
+    while True:
+        options = [int(r) for r in (catalogue.prev[first], catalogue.next[last]) if r >= 0]
+        if not options:
+            return first, last
+        scores = similarity(np.array(options, dtype=np.int64))
+        grown = False
+        for _, j in sorted(zip(scores.tolist(), options), reverse=True):
+            a, b = (j, last) if j == catalogue.prev[first] else (first, j)
+            if clauses[b].end - clauses[a].start <= limit:
+                first, last, grown = a, b, True
+                break
+        if not grown:
+            return first, last
+
+
+def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Clause]:
+    """The answer sentence (from the clause at `row`) as quoted: a list item comes with its lead-in,
+    a lead-in with its items."""
+    c = catalogue.clauses[row]
+    sentence = " ".join(sentence.split())
+    if c.kind == "item" and c.leadin:
+        return [c.leadin, sentence], c
+    if c.kind == "leadin":
+        items = []
+        for r in catalogue.following(row):
+            nxt = catalogue.clauses[r]
+            if nxt.kind != "item" or nxt.leadin != " ".join(c.text.split()):
+                break
+            items.append("– " + " ".join(nxt.text.split()))
+        return [sentence, *items], c
+    return [sentence], c
