@@ -49,10 +49,11 @@ def check_answer(answer: Answer, results: Iterable[SearchResult]) -> Answer:
     cited = [h.clause for h in answer.hits] + [g.hit.clause for g in answer.groups]
     for c in cited:
         if c.clause_id not in found:
-            raise AnswerError(f"the reply cites clause {c.clause_id}, which the search did not find")
+            raise AnswerError(f"the reply cites clause {c.clause_id}, which the search did not find",
+                              "answer.unknown_citation", clause_id=c.clause_id)
     texts = [_flat(answer.documents[d].text) for d in {c.doc_id for c in cited} if d in answer.documents]
     for q in list(answer.lead) + [s for g in answer.groups for s in g.lead]:
         q = _flat(q.removeprefix("– "))
         if q and not any(q in t for t in texts):
-            raise AnswerError(f"the reply quotes text that is not in its sources: {q[:60]!r}")
+            raise AnswerError(f"the reply quotes text that is not in its sources: {q[:60]!r}", "answer.not_quoted")
     return answer

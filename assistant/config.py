@@ -98,7 +98,7 @@ class Config:
     candidates: int = 100  # per retriever, before ranking
     context_chars: int = 600  # result passage: the clause plus neighbours up to this length
     abstain_threshold: float = 0.5  # fitted answerability below this -> "the documents don't say"
-    models_file: Path | None = None  # fitted ranking models (default assistant/fitted/models.json)
+    models_file: Path | None = None  # a calibration file (default: the model's own in assistant/calibration/)
     max_question_chars: int = 2000
     max_file_bytes: int = 20 * 1024 * 1024
     batch_size: int = 16  # measured best on 2 cores (docs/benchmarks.md)

