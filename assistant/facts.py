@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import IndexData, _write_atomic
+from .files import write_atomic
+from .index import IndexData
 from .search import Analyzer, Searcher
 from .split import sentences as _sentences
 from .types import Clause
@@ -189,7 +190,7 @@ def load_facts(index_dir: Path) -> tuple[str, dict]:
 
 def save_facts(index_dir: Path, manifest_key: str, facts: dict) -> None:
     body = json.dumps({"format": FORMAT, "manifest": manifest_key, "documents": facts}, ensure_ascii=False, indent=1)
-    _write_atomic(Path(index_dir) / FACTS_FILE, lambda p: p.write_text(body, encoding="utf-8"))
+    write_atomic(Path(index_dir) / FACTS_FILE, lambda p: p.write_text(body, encoding="utf-8"))
 
 
 # -- «Hva er denne avtalen?» --------------------------------------------------------------

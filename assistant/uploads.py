@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import DocumentError
-from .index import _sha256
+from .files import sha256
 
 __all__ = ["PREFIX", "Upload", "recover"]
 
@@ -86,7 +86,7 @@ class Upload:
         replaces = os.path.lexists(target)
         if replaces:
             shutil.copy2(target, self.folder / PREVIOUS, follow_symlinks=False)
-        intent = {"file": target.name, "sha256": _sha256(self.staged), "replaces": replaces}
+        intent = {"file": target.name, "sha256": sha256(self.staged), "replaces": replaces}
         tmp = self.folder / (INTENT + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(intent, f)
@@ -142,7 +142,7 @@ def _roll_back(corpus: Path, folder: Path, intent: dict) -> bool:
     target = corpus / intent["file"]
     previous = folder / PREVIOUS
     try:
-        ours = (target.is_file() and not target.is_symlink() and _sha256(target) == intent.get("sha256"))
+        ours = (target.is_file() and not target.is_symlink() and sha256(target) == intent.get("sha256"))
     except OSError:
         ours = False
     if not ours:

@@ -54,19 +54,17 @@ def test_no_unsafe_deserialisation(pattern, what):
 
 
 def test_faiss_reads_only_its_own_files():
-    """faiss.read_index is the one binary reader. It is given the vectors file named by the index
-    manifest (checksummed) and dense.py's HNSW cache file (named by a hash of the vectors, or of
-    the checksummed vectors file), never anything uploaded."""
-    index_src = (ROOT / "assistant" / "index.py").read_text(encoding="utf-8")
-    assert re.findall(r"faiss\.read_index\((.*)\)", index_src) == ["str(path)"]
-    assert "_read_vectors(paths[\"vectors\"])" in index_src
-    assert "path = index_dir / name" in index_src and "paths[role] = path" in index_src  # names from the manifest
-    search_src = (ROOT / "assistant" / "dense.py").read_text(encoding="utf-8")
-    assert len(re.findall(r"faiss\.read_index\(", search_src)) <= 1
-    if "read_index" in search_src:
-        assert "path = self._cache_path(vectors)" in search_src
+    """faiss.read_index is the one binary reader, in store.py only. It is given the vectors file
+    named by the index manifest (checksummed: index_files.py) and the HNSW cache file (named by
+    a hash of the vectors, or of the checksummed vectors file), never anything uploaded."""
+    files_src = (ROOT / "assistant" / "index_files.py").read_text(encoding="utf-8")
+    assert 'FaissStore.load(paths["vectors"]' in files_src
+    assert "path = index_dir / name" in files_src and "paths[role] = path" in files_src  # names from the manifest
+    store_src = (ROOT / "assistant" / "store.py").read_text(encoding="utf-8")
+    assert re.findall(r"faiss\.read_index\((.*)\)", store_src) == ["str(path)", "str(path)"]
+    assert "path = self._cache_path()" in store_src
     for path in _sources():
-        if path.name not in ("index.py", "dense.py"):
+        if path.name != "store.py":
             assert "read_index" not in path.read_text(encoding="utf-8"), path.name
 
 
