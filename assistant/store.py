@@ -10,14 +10,12 @@ knows its document (doc_id), so a search can keep only some documents (`filter`)
 order they were first upserted in; `arrange(ids)` puts them in a given order (the index keeps
 them in clause order, so that the saved file lines up with the clauses file).
 
-FAISS: the index is (re)built on the first search after a change. HNSW answers in under a
-millisecond with recall@10 of ~0.99 on real clause vectors, but building it costs ~30 s at 100k
-clauses on 2 cores, so a built graph can be kept in a cache folder (`hnsw_cache`, named by a hash
-of the vectors and the parameters; None: no cache). A filtered search is exact on a flat index
-(the kept rows scored directly, or an IDSelector); on HNSW it scores the kept rows exactly when
-they are few (`EXACT_FILTER_ROWS`) and searches the graph with an IDSelector otherwise.
-`save(path)` writes the FAISS index that is searched (faiss.write_index), `load(path, ids, docs)`
-reads it back; the ids and documents of its rows are kept by the caller (the clauses file).
+FAISS: the index is (re)built on the first search after a change. HNSW answers in under a ms
+(recall@10 ~0.99 on real clause vectors) but costs ~30 s to build at 100k clauses on 2 cores, so
+a built graph can be kept in a cache folder (`hnsw_cache`, named by a hash of the vectors and the
+parameters; None: no cache). A filtered search scores the kept rows exactly (flat, or at most
+`EXACT_FILTER_ROWS` rows), else searches the HNSW graph with an IDSelector. `save(path)` writes
+the FAISS index that is searched; `load(path, ids, docs)` reads it, the caller keeping the ids.
 """
 
 from __future__ import annotations
@@ -85,12 +83,13 @@ class NumpyStore:
         self._changed()
         if old:
             at, rows = map(list, zip(*old))
-            self._vectors = np.array(self._vectors)  # never write into an array handed out
-            self._vectors[rows] = vectors[at]
+            changed = np.array(self._vectors)  # never write into an array handed out
+            changed[rows] = vectors[at]
+            self._set_vectors(changed)
             for i, r in old:
                 self._docs[r] = docs[i]
         if new:
-            self._vectors = np.ascontiguousarray(np.vstack([self._vectors, vectors[new]]), dtype=np.float32)
+            self._set_vectors(np.ascontiguousarray(np.vstack([self._vectors, vectors[new]]), dtype=np.float32))
             for i in new:
                 self._row[ids[i]] = len(self._ids)
                 self._ids.append(ids[i])
@@ -111,7 +110,7 @@ class NumpyStore:
             return self._top(self.vectors @ q, None, k)
         return self._top(self.vectors[rows] @ q, rows, k)
 
-    def fetch(self, ids: Sequence[str]) -> np.ndarray:
+    def fetch(self, ids: Sequence[str]) -> np.ndarray:  # StoreError (not KeyError) for an unknown id
         return self.vectors[self.rows(ids)]
 
     @property
@@ -196,17 +195,20 @@ class NumpyStore:
         self._row = {x: r for r, x in enumerate(self._ids)}
         if len(self._row) != len(self._ids):
             raise StoreError("the ids of a store must be distinct")
-        self._vectors = vectors
+        self._set_vectors(vectors)
 
     def _set_rows(self, rows: list[int]) -> None:
         self._changed()
-        self._vectors = np.ascontiguousarray(self._vectors[rows], dtype=np.float32).reshape(-1, self.dim)
+        self._set_vectors(np.ascontiguousarray(self._vectors[rows], dtype=np.float32).reshape(-1, self.dim))
         self._ids = [self._ids[r] for r in rows]
         self._docs = [self._docs[r] for r in rows]
         self._row = {x: r for r, x in enumerate(self._ids)}
 
     def _changed(self) -> None:
         self._doc_rows = None
+
+    def _set_vectors(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors
 
     def _query(self, query: np.ndarray) -> np.ndarray:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
@@ -312,31 +314,19 @@ class FaissStore(NumpyStore):
         return store
 
     # -- inside --------------------------------------------------------------------
-    def _fill(self, ids, vectors, docs) -> None:
-        super()._fill(ids, vectors, docs)
-        self._register()
-
     def _changed(self) -> None:
         super()._changed()
         self._index, self._vectors_key = None, None
 
-    def _set_rows(self, rows):
-        super()._set_rows(rows)
-        self._register()
-
-    def upsert(self, ids, vectors, docs) -> None:
-        super().upsert(ids, vectors, docs)
-        self._register()
-
-    def _register(self) -> None:
-        _HOLDERS[id(self._vectors)] = self
+    def _set_vectors(self, vectors: np.ndarray) -> None:
+        self._vectors = vectors
+        _HOLDERS[id(vectors)] = self
 
     def _flat(self):
         import faiss
 
         index = faiss.IndexFlatIP(self.dim)
-        if len(self):
-            index.add(np.ascontiguousarray(self._vectors, dtype=np.float32))
+        index.add(np.ascontiguousarray(self._vectors, dtype=np.float32))
         return index
 
     def _hnsw(self):

@@ -203,3 +203,9 @@ def test_hnsw_filter_of_many_rows_searches_the_graph_with_a_selector(monkeypatch
     want, want_scores = _brute(vectors, ids, docs, q, 10, {"d1", "d4"})
     assert all(docs[ids.index(x)] in ("d1", "d4") for x in found)
     assert len(set(found) & set(want)) >= 9  # approximate, but only the kept documents
+
+
+def test_the_searcher_searches_the_index_datas_store(fake_assistant):
+    """dense.Dense (the old seam) finds the IndexData's FaissStore by its vectors: no second index."""
+    searcher = fake_assistant.load()
+    assert searcher.dense.store is searcher.data.store
