@@ -148,7 +148,7 @@ def check_servable(config: Config) -> None:
     """IndexError_ (with the fix) unless the index folder holds an index `serve` can read as it
     is, or none at all (then it is built); reads the manifest only, loads no model."""
     from .errors import IndexError_
-    from .index import SPLITTER_VERSION, model_mismatch, read_manifest
+    from .index import SPLITTER_VERSION, current_splitter, model_mismatch, read_manifest
 
     index_dir = config.index_dir
     try:
@@ -162,7 +162,7 @@ def check_servable(config: Config) -> None:
     model = Assistant(config).embedder.name  # the name only: the model loads on first use
     if manifest["model"] != model:
         raise model_mismatch(index_dir, manifest["model"], model)
-    if manifest.get("splitter_version") != SPLITTER_VERSION:
+    if not current_splitter(manifest.get("splitter_version")):
         raise IndexError_(f"the index in {index_dir} was split by splitter version "
                           f"{manifest.get('splitter_version')!r}, not {SPLITTER_VERSION}; rebuild it: "
                           f"assistant index --index {index_dir} (or serve --reindex)")

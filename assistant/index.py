@@ -44,6 +44,14 @@ __all__ = ["BuildPlan", "BuildReport", "FORMAT_VERSION", "IndexData", "MANIFEST"
 # is then re-split and re-embedded by its next `assistant index`. tests/test_splitter_version.py
 # pins the output on sample documents and fails until the number is bumped and its hash updated.
 SPLITTER_VERSION = 5
+# Splitter versions that split exactly as SPLITTER_VERSION does: the source hash the manifests held
+# before the number (loaders.py, split.py, types.py of 842c15b), so those indexes are not re-embedded.
+SAME_SPLITTER = {"8125bfd8aaff"}
+
+
+def current_splitter(version) -> bool:
+    """True if an index of splitter version `version` (a manifest's) splits as this code does."""
+    return str(version) == str(SPLITTER_VERSION) or (SPLITTER_VERSION == 5 and version in SAME_SPLITTER)
 _ = READABLE_FORMATS  # re-exported for callers of the old module
 
 
@@ -136,7 +144,7 @@ def load_index(index_dir: Path, model: str | None = None, hnsw_cache: Path | Non
         raise IndexError_(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
     if model is not None and manifest.get("model") != model:
         raise model_mismatch(index_dir, manifest.get("model"), model)
-    if not stale_ok and manifest.get("splitter_version") != SPLITTER_VERSION:
+    if not stale_ok and not current_splitter(manifest.get("splitter_version")):
         raise IndexError_(f"the index in {index_dir} was split by splitter version "
                           f"{manifest.get('splitter_version')!r}, not {SPLITTER_VERSION} (this code's); "
                           f"rebuild it: assistant index --index {index_dir}")
@@ -176,6 +184,12 @@ def _doc_key(doc_sha: str) -> str:
     return f"{doc_sha}:{SPLITTER_VERSION}"
 
 
+def _same_key(key) -> str | None:
+    """A document key of a manifest, its splitter version written as the current one if it splits the same."""
+    sha, _, version = str(key).rpartition(":")
+    return _doc_key(sha) if sha and current_splitter(version) else key
+
+
 def plan_build(corpus_dir: Path, index_dir: Path, model: str, previous: IndexData | None = None,
                hnsw_cache: Path | None = None) -> BuildPlan:
     """Decide what a build of `index_dir` from `corpus_dir` does; reads file hashes, embeds nothing.
@@ -195,10 +209,10 @@ def plan_build(corpus_dir: Path, index_dir: Path, model: str, previous: IndexDat
     if old is not None and old.model != model:
         raise model_mismatch(index_dir, old.model, model)
     manifest = manifest or {}
-    if old is not None and manifest.get("splitter_version") != SPLITTER_VERSION:
+    if old is not None and not current_splitter(manifest.get("splitter_version")):
         because = (f"the index was split by splitter version {manifest.get('splitter_version')!r}, "
                    f"not {SPLITTER_VERSION}")
-    old_keys = {k: v.get("key") for k, v in manifest.get("documents", {}).items()} if old is not None else {}
+    old_keys = {k: _same_key(v.get("key")) for k, v in manifest.get("documents", {}).items()} if old is not None else {}
     plan = BuildPlan(index_dir, model, old, manifest.get("format", FORMAT_VERSION) if old else FORMAT_VERSION,
                      [], rebuilt_because=because)
     seen: set[str] = set()
