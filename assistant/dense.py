@@ -40,7 +40,7 @@ class Dense:
         store = holding(vectors)
         if store is None:
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-            store = FaissStore(vectors.shape[1])
+            store = FaissStore(vectors.shape[1], hnsw_threshold=HNSW_THRESHOLD)  # read now: tests lower it
             store._fill([str(i) for i in range(len(vectors))], vectors, [""] * len(vectors))
             store._vectors_key = vectors_sha256
         if store._index is None and store.kind == "faiss-hnsw" and store.hnsw_cache is None:
