@@ -21,7 +21,8 @@ EPILOG = {
     "eval": ("example:\n  assistant eval ../shared/eval/seed-dev\n"
              "  assistant eval ../shared/eval/seed-dev --with ../shared/eval/extra-docs-dev   # 2 seeds + 2 related pages\n"
              "  assistant eval ../shared/eval/norquad-dev --out /tmp/nq.jsonl"),
-    "serve": "example:\n  assistant serve --port 7860\n  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0",
+    "serve": ("example:\n  assistant serve --port 7860\n  assistant serve --reindex      # take up changed files of corpus/ first\n"
+              "  ASSISTANT_AUTH=user:secret assistant serve --host 0.0.0.0"),
     "feedback": ("example:\n  assistant feedback                       # list the votes, newest first\n"
                  "  assistant feedback --down --json\n"
                  "  assistant feedback --export draft-questions.jsonl   # down-voted questions for the eval set"),
@@ -61,7 +62,8 @@ def cmd_ask(args) -> int:
     from .answer import format_answer_text
     from .core import Assistant
 
-    assistant = Assistant(_config(args), warm_translator=False)  # one question: translated only if nynorsk
+    # one question: translated only if nynorsk; reading never writes the index (none there: an error)
+    assistant = Assistant(_config(args), warm_translator=False, build_missing=False)
     answer = assistant.ask(" ".join(args.question), docs=args.doc or None, kinds=args.kind or None)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=1))
@@ -74,7 +76,7 @@ def cmd_retrieve(args) -> int:
     from .core import Assistant
     from .evaluate import read_questions, timed_run
 
-    assistant = Assistant(_config(args))
+    assistant = Assistant(_config(args), build_missing=False)  # reads the index, never writes it
     questions = read_questions(Path(args.questions))
     assistant.load()
     rows, seconds = timed_run(assistant, questions, top_k=args.top_k, clauses_only=args.clauses_only)
@@ -124,11 +126,40 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    """Serve the index as it is: a missing one is built (a fresh clone serves corpus/ at once);
+    a stale (splitter version), damaged or other model's index is refused with the fix, unless
+    --reindex brings it up to date first (an other model's index is refused even then)."""
+    config = _config(args)
+    if not args.reindex:
+        check_servable(config)
     from .web import launch
 
-    config = _config(args)
-    launch(config, host=config.host, port=config.port, auth=config.auth)
+    launch(config, host=config.host, port=config.port, auth=config.auth, reindex=args.reindex)
     return 0
+
+
+def check_servable(config: Config) -> None:
+    """IndexError_ (with the fix) unless the index folder holds an index `serve` can read as it
+    is, or none at all (then it is built); reads the manifest only, loads no model."""
+    from .errors import IndexError_
+    from .index import SPLITTER_VERSION, current_splitter, model_mismatch, read_manifest
+
+    index_dir = config.index_dir
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexError_ as exc:
+        raise IndexError_(f"{exc}; rebuild it: assistant index --index {index_dir} (or serve --reindex)") from None
+    if manifest is None:
+        return
+    from .core import Assistant
+
+    model = Assistant(config).embedder.name  # the name only: the model loads on first use
+    if manifest["model"] != model:
+        raise model_mismatch(index_dir, manifest["model"], model)
+    if not current_splitter(manifest.get("splitter_version")):
+        raise IndexError_(f"the index in {index_dir} was split by splitter version "
+                          f"{manifest.get('splitter_version')!r}, not {SPLITTER_VERSION}; rebuild it: "
+                          f"assistant index --index {index_dir} (or serve --reindex)")
 
 
 def cmd_feedback(args) -> int:
@@ -208,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="run the web app", epilog=EPILOG["serve"], formatter_class=fmt)
     p.add_argument("--host", help="address to listen on (env ASSISTANT_HOST; default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (env ASSISTANT_PORT; default 7860)")
+    p.add_argument("--reindex", action="store_true",
+                   help="bring the index up to date with the corpus folder first (build, update, or rebuild a "
+                        "stale or damaged one); an index of another model is refused: use another --index")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("feedback", parents=[common], help="list the votes; export down-voted questions",

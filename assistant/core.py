@@ -18,7 +18,7 @@ from .embed import load_embedder
 from .errors import DocumentError, IndexError_, Message, QuestionError
 from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
 from .feedback import FeedbackStore
-from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, read_manifest_safely
+from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, plan_build, read_manifest_safely
 from .loaders import META_SUFFIX, SUPPORTED, list_documents, load_document
 from .profile import is_agreement, kind_label
 from .query import parse_query, to_bokmal, use_apertium
@@ -98,15 +98,17 @@ class Assistant:
     reads one immutable Searcher; adding documents swaps in a new one under a lock.
     `warm_translator=False` leaves the nynorsk translator to start on the first nynorsk
     question (a one-question process: its start costs ~1 s of CPU on 2 cores a bokmål
-    question does not need).
+    question does not need). `build_missing=False`: a folder with no index is an IndexError_
+    instead of being built on first use (`assistant ask`, `retrieve`; see `load`).
     """
 
     def __init__(self, config: Config | None = None, embedder=None, warm_translator: bool = True,
-                 composer: Composer | None = None):
+                 composer: Composer | None = None, build_missing: bool = True):
         self.config = config or Config.from_env()
         use_apertium(self.config.apertium)
         self._embedder = embedder
         self.composer = composer or Extractive()  # what turns a search into a reply (compose.py)
+        self._build_missing = build_missing
         self._warm = warm_translator
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
@@ -142,16 +144,32 @@ class Assistant:
             data, report = build_index(
                 self.config.corpus_dir, self.config.index_dir, self.embedder,
                 max_file_bytes=self.config.max_file_bytes, progress=progress, previous=previous,
+                hnsw_cache=self._hnsw_cache(),
             )
             self._searcher = Searcher(data, self.embedder, self._params())
             self._seen_manifest = _manifest_stat(self.config.index_dir)
             report.rolled_back = list(self._recovered or []) if self.last_report is None else []  # the first build says it
             self.last_report = report
-            self._update_facts(self._searcher)
+            self._update_facts(self._searcher, write=True)
             return report
 
-    def load(self, rebuild_if_needed: bool = True) -> Searcher:
-        """The searcher over the current index, loading (or building) it on first use."""
+    def _hnsw_cache(self) -> Path | None:
+        return getattr(self.config, "hnsw_cache", None)
+
+    def load(self, build_missing: bool | None = None, *, rebuild_if_needed: bool | None = None) -> Searcher:
+        """The searcher over the current index, read on first use. Reading never writes the index folder.
+
+        An index built with another model or splitter version, or a damaged one, is an IndexError_
+        that names the fix (`assistant index`, or another --index folder for another model). Only a
+        folder with no index at all is built (`index()`), and only if `build_missing` (default:
+        the Assistant's; True unless made with build_missing=False, as `assistant ask` and
+        `retrieve` are). `rebuild_if_needed` is the old name of `build_missing`. An upload that a killed process left half done is rolled
+        back and the index brought up to date (finishing that process's write, uploads.py).
+        """
+        if rebuild_if_needed is not None:
+            build_missing = rebuild_if_needed
+        if build_missing is None:
+            build_missing = self._build_missing
         searcher = self._searcher
         if searcher is not None:
             return searcher
@@ -165,15 +183,21 @@ class Assistant:
                 prepare = getattr(self.embedder, "prepare", None)
                 if prepare is not None:
                     prepare()  # the model loads while the index is read and the searcher built
-                try:
-                    stat = _manifest_stat(self.config.index_dir)
-                    data = load_index(self.config.index_dir, model=self.embedder.name)
-                    self._searcher = Searcher(data, self.embedder, self._params())
-                    self._seen_manifest = stat
-                except IndexError_:
-                    if not rebuild_if_needed:
-                        raise
+                index_dir = self.config.index_dir
+                stat = _manifest_stat(index_dir)
+                if stat is None:  # no index at all
+                    if not build_missing:
+                        raise IndexError_(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
                     self.index()
+                    return self._searcher
+                try:
+                    data = load_index(index_dir, model=self.embedder.name, hnsw_cache=self._hnsw_cache())
+                except IndexError_ as exc:
+                    if "assistant index" in str(exc):
+                        raise
+                    raise IndexError_(f"{exc}; rebuild it with: assistant index --index {index_dir}") from None
+                self._searcher = Searcher(data, self.embedder, self._params())
+                self._seen_manifest = stat
             return self._searcher
 
     def sync(self) -> bool:
@@ -191,7 +215,7 @@ class Assistant:
             if stat == self._seen_manifest:
                 return False
             try:
-                data = load_index(self.config.index_dir, model=self.embedder.name)
+                data = load_index(self.config.index_dir, model=self.embedder.name, hnsw_cache=self._hnsw_cache())
             except IndexError_:
                 return False
             self._searcher = Searcher(data, self.embedder, self._params())
@@ -200,21 +224,29 @@ class Assistant:
         finally:
             self._lock.release()
 
+    def pending(self) -> int:
+        """How many files of the corpus folder are added, changed or removed since the index was built
+        (reads file hashes, embeds and writes nothing)."""
+        searcher = self.load()
+        plan = plan_build(self.config.corpus_dir, self.config.index_dir, searcher.data.model, previous=searcher.data)
+        return len(plan.added) + len(plan.updated) + len(plan.removed)
+
     def refresh(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
         """Pick up added, changed and removed files of the corpus folder (and an index written elsewhere)."""
         return self.index(progress=progress)
 
     # -- facts («Avtalen i korte trekk») -------------------------------------
-    def _update_facts(self, searcher: Searcher) -> dict:
+    def _update_facts(self, searcher: Searcher, write: bool = False) -> dict:
         """The facts of every document of `searcher`, computing only those whose document (or the
-        model, threshold, facts code) changed; facts.json is rewritten when they or the index did."""
+        model, threshold, facts code) changed. Only a build (`write`, from `index()`) rewrites
+        facts.json, when they or the index changed; a read computes missing facts in memory."""
         key = (read_manifest_safely(self.config.index_dir) or {}).get("checksum", "")
         if self._facts is not None and self._facts[0] == (key, id(searcher.data)):
             return self._facts[1]
         stored_key, stored = load_facts(self.config.index_dir)
         previous = {**stored, **(self._facts[1] if self._facts else {})}
         facts = compute_facts(searcher, self.config.abstain_threshold, previous)
-        if key and (stored_key != key or facts != stored):
+        if write and key and (stored_key != key or facts != stored):
             try:
                 save_facts(self.config.index_dir, key, facts)
             except OSError as exc:  # a read-only or full disk: the facts still serve from memory

@@ -10,7 +10,9 @@ index's clause and document files (which the manifest verified when they were re
 without them hashes the texts themselves: each clause's indexed text, each document's title
 and text), the code that makes the indexed text (SPLITTER_VERSION), and the analyzer (the
 source of `Analyzer` and `Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
-state is never read; it is rebuilt, saved, and older `lexical-*` folders are removed. The
+state is never read. A build (`assistant index`: IndexData.save_state) saves a missing or stale
+state and removes older `lexical-*` folders; a load only reads: it builds a missing state in
+memory and writes nothing. The
 folder is written under a temporary name and renamed into place; a damaged or unreadable
 state is rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
 The index's own files, manifest and generations are untouched. No pickle: JSON and .npy.
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import _sha256
+from .files import sha256
 
 __all__ = ["IndexedTexts", "STATE_PREFIX", "SavedBM25", "bm25s_stopwords", "load_or_build", "state_key"]
 
@@ -140,7 +142,7 @@ def state_key(analyzer, texts: dict[str, Sequence[str]], checksums: dict[str, st
     from .index import SPLITTER_VERSION
 
     h = hashlib.blake2b(_code_key(analyzer), digest_size=16)
-    h.update(SPLITTER_VERSION.encode())
+    h.update(str(SPLITTER_VERSION).encode())
     if checksums and checksums.get("clauses") and checksums.get("documents"):
         h.update(f"files:{checksums['clauses']}:{checksums['documents']}".encode())
         return h.hexdigest()
@@ -171,7 +173,7 @@ def _save(index_dir: Path, key: str, lexicals: dict) -> None:
                 lex.bm25.save(str(folder), show_progress=False)
             (folder / _TERMS).write_text(json.dumps(lex.vocab, ensure_ascii=False), encoding="utf-8")
         state = {"key": key, "sizes": {p: lex.n for p, lex in lexicals.items()},
-                 "sha256": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
+                 "sha256": {str(p.relative_to(tmp)): sha256(p) for p in _files(tmp)}}
         (tmp / _STATE).write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, target)
     finally:
@@ -191,7 +193,7 @@ def _load(folder: Path, key: str, analyzer) -> dict:
     if sorted(listed) != [str(p.relative_to(folder)) for p in _files(folder)]:
         raise ValueError("files missing or added")
     for name, digest in listed.items():
-        if _sha256(folder / name) != digest:
+        if sha256(folder / name) != digest:
             raise ValueError(f"{name} is damaged")
     out = {}
     for part in _PARTS:
@@ -213,15 +215,18 @@ def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
     index_dir = Path(index_dir)
     key = state_key(analyzer, texts, getattr(data, "checksums", None))
     folder = index_dir / f"{STATE_PREFIX}{key}"
+    writes = bool(getattr(data, "save_state", False))  # only a build's data: reading never writes
     if folder.is_dir():
         try:
             return _load(folder, key, analyzer)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: build it again
             log.warning("the keyword index in %s is unusable (%s); rebuilding it", folder, exc)
-            shutil.rmtree(folder, ignore_errors=True)
+            if writes:
+                shutil.rmtree(folder, ignore_errors=True)
     lexicals = {part: Lexical(analyzer, list(texts[part])) for part in _PARTS}
-    try:
-        _save(index_dir, key, lexicals)
-    except OSError as exc:
-        log.warning("cannot save the keyword index in %s (%s)", index_dir, exc)
+    if writes:
+        try:
+            _save(index_dir, key, lexicals)
+        except OSError as exc:
+            log.warning("cannot save the keyword index in %s (%s)", index_dir, exc)
     return lexicals

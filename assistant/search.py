@@ -72,7 +72,7 @@ class Searcher:
         titles = {d: doc.title for d, doc in data.documents.items()}
         self.titles = titles
         self.texts = lexical_store.IndexedTexts(data.clauses, titles)  # computed when read (~2.5 s at 100k)
-        self.dense = DenseRetriever(_store_of(data), cat)
+        self.dense = DenseRetriever(data.store, cat)
         # read from the index folder when saved there for these texts and this analyzer, else built
         lexical = lexical_store.load_or_build(data, self.analyzer, {
             "clauses": self.texts,
@@ -234,37 +234,3 @@ class Searcher:
         row = int(self.data.sentences[chosen.sentence][0])
         return quote(row, self.sentence_text(chosen.sentence), self.catalogue)
 
-
-def _store_of(data: IndexData):
-    """The index's VectorStore (interim: the clause vectors behind the protocol until index.py gives one)."""
-    store = getattr(data, "store", None)
-    if store is not None:
-        return store
-    from .dense import Dense
-
-    class _Interim:
-        def __init__(self):
-            self.dense = Dense(data.vectors, (getattr(data, "checksums", None) or {}).get("vectors"))
-            self.ids = [c.clause_id for c in data.clauses]
-            self.pos = {c: i for i, c in enumerate(self.ids)}
-            self.docs = np.array([c.doc_id for c in data.clauses])
-
-        def search(self, q, k, filter=None):
-            if filter is None:
-                sims, rows = self.dense.search(q, k)
-            else:
-                rows = np.flatnonzero(np.isin(self.docs, list(filter)))
-                s = data.vectors[rows] @ q
-                order = np.argsort(-s)[:k]
-                rows, sims = rows[order], s[order]
-            return [self.ids[r] for r in rows.tolist()], np.asarray(sims, np.float32)
-
-        def fetch(self, ids):
-            return data.vectors[[self.pos[i] for i in ids]]
-
-        @property
-        def meta(self):
-            kind = "faiss-hnsw" if "HNSW" in type(self.dense.index).__name__ else "faiss-flat"
-            return {"kind": kind, "dim": int(data.vectors.shape[1]), "count": len(self.ids)}
-
-    return _Interim()

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import DocumentError
-from .files import sha256_file
+from .files import sha256
 
 __all__ = ["PREFIX", "Upload", "recover"]
 
@@ -87,7 +87,7 @@ class Upload:
         replaces = os.path.lexists(target)
         if replaces:
             shutil.copy2(target, self.folder / PREVIOUS, follow_symlinks=False)
-        intent = {"file": target.name, "sha256": sha256_file(self.staged), "replaces": replaces}
+        intent = {"file": target.name, "sha256": sha256(self.staged), "replaces": replaces}
         tmp = self.folder / (INTENT + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(intent, f)
@@ -143,7 +143,7 @@ def _roll_back(corpus: Path, folder: Path, intent: dict) -> bool:
     target = corpus / intent["file"]
     previous = folder / PREVIOUS
     try:
-        ours = (target.is_file() and not target.is_symlink() and sha256_file(target) == intent.get("sha256"))
+        ours = (target.is_file() and not target.is_symlink() and sha256(target) == intent.get("sha256"))
     except OSError:
         ours = False
     if not ours:

@@ -102,6 +102,8 @@ def test_a_named_agreement_keeps_the_search_to_it(corpus_dir, tmp_path, fake_emb
 def test_cli_doc_limits_the_search(corpus_dir, tmp_path, capsys, monkeypatch):
     from assistant.cli import main
 
+    assert main(["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx")]) == 0  # ask only reads
+    capsys.readouterr()
     code = main(["ask", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx"), "--json",
                  "--doc", f"{LHL}.txt", "Hva sier avtalen om kvalitet?"])
     assert code == 0

@@ -52,30 +52,6 @@ def test_hnsw_recall_on_random_unit_vectors():
     assert res["rows"][1]["recall@10"] >= res["rows"][0]["recall@10"] - 0.02
 
 
-def test_dense_switches_to_hnsw_and_caches_the_graph(monkeypatch, tmp_path):
-    from assistant import dense as search
-
-    monkeypatch.setattr(search, "HNSW_THRESHOLD", 200)
-    monkeypatch.setenv("ASSISTANT_HNSW_CACHE", str(tmp_path / "cache"))
-    rng = np.random.default_rng(2)
-    vecs = rng.normal(size=(300, 16)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    first = search.Dense(vecs)
-    assert type(first.index).__name__ == "IndexHNSWFlat"
-    cached = list((tmp_path / "cache").glob("hnsw-*.faiss"))
-    assert len(cached) == 1
-    second = search.Dense(vecs)  # read from the cache
-    assert second.index.hnsw.efSearch == search.Dense.HNSW_EF_SEARCH
-    s1, i1 = first.search(vecs[0], 10)
-    s2, i2 = second.search(vecs[0], 10)
-    assert i1.tolist() == i2.tolist() and i1[0] == 0
-    cached[0].write_bytes(b"damaged")  # a bad cache file is rebuilt, not trusted
-    third = search.Dense(vecs)
-    assert third.search(vecs[0], 10)[1].tolist() == i1.tolist()
-    small = search.Dense(vecs[:100])
-    assert type(small.index).__name__ == "IndexFlatIP"
-
-
 def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
     data, _ = build_index(corpus_dir, tmp_path / "index", fake_embedder)
     n = len(data.clauses) * 2 + 7

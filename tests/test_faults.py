@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import assistant.index as index_module
+import assistant.files as files_module
+import assistant.index_files as index_module
 from assistant import Assistant, AssistantError, Config, IndexError_, ModelError
 from assistant.facts import FACTS_FILE
 from assistant.index import MANIFEST, build_index, load_index
@@ -49,6 +50,7 @@ CHILD = textwrap.dedent('''
     from pathlib import Path
     sys.path.insert(0, {root!r})
     import assistant.index as ix
+    import assistant.index_files as files
     from tests.conftest import FakeEmbedder
 
     corpus, index_dir, marker, stage = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -65,7 +67,7 @@ CHILD = textwrap.dedent('''
         time.sleep(60)
 
     if stage in ("documents", "clauses"):
-        real = ix._write_jsonl
+        real = files._write_jsonl
         def write_jsonl(path, rows):
             if stage in path.name:
                 with open(path, "w", encoding="utf-8") as f:
@@ -73,15 +75,15 @@ CHILD = textwrap.dedent('''
                     f.flush()
                 hang(stage)
             real(path, rows)
-        ix._write_jsonl = write_jsonl
+        files._write_jsonl = write_jsonl
     if stage == "vectors":
-        real_vec = ix._write_vectors
+        real_vec = files._write_vectors
         def write_vectors(path, vectors):
             path.write_bytes(b"IxFI" + bytes(10))
             hang(stage)
-        ix._write_vectors = write_vectors
+        files._write_vectors = write_vectors
     if stage == "manifest":
-        real_atomic = ix._write_atomic
+        real_atomic = files.write_atomic
         def write_atomic(path, write):
             if path.name == ix.MANIFEST:
                 def slow(p):
@@ -89,7 +91,7 @@ CHILD = textwrap.dedent('''
                     hang(stage)  # the new manifest is written to its temporary file, not yet renamed
                 return real_atomic(path, slow)
             return real_atomic(path, write)
-        ix._write_atomic = write_atomic
+        files.write_atomic = write_atomic
     ix.build_index(corpus, index_dir, Slow())
     marker.write_text("finished")
 ''')
@@ -157,8 +159,14 @@ def test_damaged_index_is_detected_and_rebuilt(corpus_dir, tmp_path, role, how):
     assert "\n" not in str(err.value)
 
     a = Assistant(Config(corpus_dir=corpus_dir, index_dir=index_dir), embedder=fake)
-    assert a.data.clauses == before.clauses  # rebuilt on first use
-    if not (role == "manifest" and how == "deleted"):  # a missing manifest is just "no index yet"
+    if role == "manifest" and how == "deleted":  # a missing manifest is just "no index yet": built on first use
+        assert a.data.clauses == before.clauses
+    else:  # reading never writes: the damage is reported with the fix, and `index` rebuilds
+        with pytest.raises(IndexError_, match="assistant index") as err:
+            a.load()
+        assert "\n" not in str(err.value)
+        a.index()
+        assert a.data.clauses == before.clauses
         assert a.last_report.rebuilt_because, "the rebuild must say why"
     assert a.ask("Hvor lenge gjelder kvalitetsavtalen?").hits
     _assert_clean(index_dir)
@@ -227,7 +235,7 @@ def test_disk_full_during_write_loses_nothing(fake_assistant, monkeypatch, stage
 
         monkeypatch.setattr(index_module, "_write_vectors", write_vectors)
     elif stage == "manifest":
-        real_atomic = index_module._write_atomic
+        real_atomic = index_module.write_atomic
 
         def write_atomic(path, write):
             if path.name == MANIFEST:
@@ -237,9 +245,9 @@ def test_disk_full_during_write_loses_nothing(fake_assistant, monkeypatch, stage
                 return real_atomic(path, half)
             return real_atomic(path, write)
 
-        monkeypatch.setattr(index_module, "_write_atomic", write_atomic)
+        monkeypatch.setattr(index_module, "write_atomic", write_atomic)
     else:  # the disk fills when the data reaches it
-        monkeypatch.setattr(index_module.os, "fsync", _enospc)
+        monkeypatch.setattr(files_module.os, "fsync", _enospc)
 
     upload = a.config.corpus_dir.parent / "kantine.md"
     upload.write_text(NEW_DOC, encoding="utf-8")

@@ -42,18 +42,23 @@ def test_vectors_match_a_fresh_embedding(corpus_dir, tmp_path, fake_embedder):
     assert [c.clause_id for c in loaded.clauses] == [c.clause_id for c in data.clauses]
 
 
-def test_index_refuses_another_model_and_rebuilds(corpus_dir, tmp_path, fake_embedder):
+def test_index_refuses_another_model_and_never_replaces_it(corpus_dir, tmp_path, fake_embedder):
+    """An index is never replaced by one of another model: the build is refused, naming both
+    models and the way out (another --index folder), and the folder is left as it was."""
     build_index(corpus_dir, tmp_path / "idx", fake_embedder)
     with pytest.raises(IndexError_, match="built with model"):
         load_index(tmp_path / "idx", model="some-other-model")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "idx").iterdir()}
 
     class Other(type(fake_embedder)):
         name = "other-model"
 
-    data, report = build_index(corpus_dir, tmp_path / "idx", Other())
-    assert "built with model" in report.rebuilt_because
+    with pytest.raises(IndexError_, match="'fake-hash-embedder', not 'other-model'.*another folder"):
+        build_index(corpus_dir, tmp_path / "idx", Other())
+    assert {p.name: p.read_bytes() for p in (tmp_path / "idx").iterdir()} == before
+    data, _ = build_index(corpus_dir, tmp_path / "other", Other())
     assert data.model == "other-model"
-    assert json.loads((tmp_path / "idx" / MANIFEST).read_text())["model"] == "other-model"
+    assert json.loads((tmp_path / "other" / MANIFEST).read_text())["model"] == "other-model"
 
 
 def test_damaged_file_is_detected_and_rebuilt(corpus_dir, tmp_path, fake_embedder):
@@ -110,10 +115,11 @@ def test_copy_of_index_folder_loads_elsewhere(corpus_dir, tmp_path, fake_embedde
     assert len(load_index(tmp_path / "copy").clauses) > 0
 
 
-def test_format_3_index_is_read_and_rewritten_as_format_4(corpus_dir, tmp_path, fake_embedder):
+def test_format_3_index_is_read_and_rewritten_as_format_5(corpus_dir, tmp_path, fake_embedder):
     """Format 3 kept the sentences in one .npz; it is still read, and the next build writes format 4
-    (memory-mapped .npy) without embedding anything."""
-    from assistant.index import _manifest_checksum, _sha256
+    (memory-mapped .npy) without embedding anything; so does `assistant index` (the current format)."""
+    from assistant.files import sha256 as _sha256
+    from assistant.index_files import manifest_checksum as _manifest_checksum
 
     idx = tmp_path / "idx"
     data, _ = build_index(corpus_dir, idx, fake_embedder)
@@ -133,7 +139,7 @@ def test_format_3_index_is_read_and_rewritten_as_format_4(corpus_dir, tmp_path, 
     new, report = build_index(corpus_dir, idx, fake_embedder)
     assert report.embedded_clauses == 0 and report.embedded_sentences == 0
     manifest = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format"] == 4 and manifest["files"]["sentence_vectors"]["name"].endswith(".npy")
+    assert manifest["format"] == 5 and manifest["files"]["sentence_vectors"]["name"].endswith(".npy")
     assert not list(idx.glob("*.npz"))[1:]  # only the words file is an .npz
     again = load_index(idx)
     assert np.array_equal(again.sentence_vectors, data.sentence_vectors)

@@ -17,8 +17,8 @@ def _states(index_dir):
 
 
 def _built(corpus_dir, tmp_path, fake_embedder):
-    build_index(corpus_dir, tmp_path / "idx", fake_embedder)
-    return load_index(tmp_path / "idx")
+    """A build's data: its searcher saves the keyword state (a loaded index's only reads it)."""
+    return build_index(corpus_dir, tmp_path / "idx", fake_embedder)[0]
 
 
 def test_saved_state_is_read_and_ranks_the_same(corpus_dir, tmp_path, fake_embedder, monkeypatch):

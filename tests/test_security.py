@@ -85,12 +85,11 @@ def test_faiss_reads_only_its_own_files(monkeypatch, corpus_dir, tmp_path, faiss
     """faiss.read_index (the one binary reader) is given only files that the index manifest names
     in the index folder, and HNSW graphs from its cache; never a .faiss file planted in the index
     folder, uploaded into the corpus, or put in the cache under another name."""
-    from assistant import dense
+    from assistant import store
     from assistant.index import MANIFEST
 
     cache = tmp_path / "hnsw-cache"
-    monkeypatch.setenv("ASSISTANT_HNSW_CACHE", str(cache))
-    monkeypatch.setattr(dense, "HNSW_THRESHOLD", 10, raising=False)  # the small corpus gets an HNSW graph, cached
+    monkeypatch.setattr(store, "HNSW_THRESHOLD", 10)  # the small corpus gets an HNSW graph, cached
     config = Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", feedback_file=tmp_path / "fb.jsonl",
                     hnsw_cache=cache)
     Assistant(config, embedder=FakeEmbedder()).index()
@@ -111,11 +110,10 @@ def test_faiss_reads_only_its_own_files(monkeypatch, corpus_dir, tmp_path, faiss
     assert not set(faiss_reads) & {p.resolve() for p in planted}
 
 
-@pytest.mark.xfail(strict=True, reason="load_index parses the files the manifest names before it checks that they "
-                                       "lie in the index folder (index.py, store rewrite)")
 def test_faiss_never_reads_outside_the_index_folder(corpus_dir, tmp_path, faiss_reads):
     """A manifest that names a file outside its folder (../corpus/upload.faiss) is refused unread."""
-    from assistant.index import MANIFEST, IndexError_, _manifest_checksum, load_index
+    from assistant.index import MANIFEST, IndexError_, load_index
+    from assistant.index_files import manifest_checksum as _manifest_checksum
 
     config = Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", feedback_file=tmp_path / "fb.jsonl")
     Assistant(config, embedder=FakeEmbedder()).index()
@@ -127,7 +125,7 @@ def test_faiss_never_reads_outside_the_index_folder(corpus_dir, tmp_path, faiss_
     manifest["checksum"] = _manifest_checksum(manifest)
     path.write_text(json.dumps(manifest), encoding="utf-8")
     faiss_reads.clear()
-    with pytest.raises(IndexError_):
+    with pytest.raises(IndexError_, match="not a file of"):
         load_index(config.index_dir)
     assert upload.resolve() not in faiss_reads
 
@@ -211,13 +209,16 @@ def test_launch_warns_when_open_without_login(captured_launch, capsys):
     assert "uten innlogging" in capsys.readouterr().out
 
 
-def test_cli_serve_passes_auth_from_environment(monkeypatch):
+def test_cli_serve_passes_auth_from_environment(monkeypatch, tmp_path):
     from assistant import cli
+
+    monkeypatch.setenv("ASSISTANT_INDEX", str(tmp_path / "index"))  # none yet: serve may build it (not the repo's)
 
     seen = {}
     import assistant.web  # cli serve launches the web package directly (no import of app.py: no circle)
 
-    monkeypatch.setattr(assistant.web, "launch", lambda config, host, port, auth: seen.update(host=host, port=port, auth=auth))
+    monkeypatch.setattr(assistant.web, "launch",
+                        lambda config, host, port, auth, reindex: seen.update(host=host, port=port, auth=auth))
     monkeypatch.setenv("ASSISTANT_AUTH", "ola:hemmelig")
     monkeypatch.delenv("ASSISTANT_HOST", raising=False)
     assert cli.main(["serve", "--port", "7999"]) == 0

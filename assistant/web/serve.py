@@ -1,4 +1,5 @@
-"""Launching: build the Assistant, bring the index up to date, serve the page."""
+"""Launching: build the Assistant, read the index (build a missing one; `reindex` first brings it up to
+date with the corpus folder), say what waits to be indexed, serve the page."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def parse_auth(auth) -> tuple[str, str] | None:
     return user, password
 
 
-def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 7860, auth=None, **launch_kwargs):
-    """Build the Assistant, bring the index up to date with the corpus folder, and serve the app."""
+def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 7860, auth=None,
+           reindex: bool = False, **launch_kwargs):
+    """Build the Assistant, read its index (a missing one is built; `reindex`: brought up to date with
+    the corpus folder first), and serve the app. Reading writes nothing in the index folder."""
     from ..core import Assistant
     from .layout import build_app
 
@@ -38,14 +41,21 @@ def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 78
     assistant = Assistant(config)
     print(f"Avtaleassistenten: laster modellen og indeksen ({config.index_dir}) …", flush=True)
     t0 = time.perf_counter()
-    report = assistant.index(progress=progress_printer(interval=1.0))
-    assistant.retrieve("avtale", top_k=1)  # loads the model now, so that the first question is quick
+    if reindex:
+        assistant.index(progress=progress_printer(interval=1.0))
+    assistant.retrieve("avtale", top_k=1)  # loads the index and the model now, so that the first question is quick
+    report = assistant.last_report  # None when the index was read as it was
     docs = assistant.documents()
     print(f"Indeksen er klar: {len(docs)} dokumenter, {sum(d['clauses'] for d in docs)} avsnitt "
-          f"fra {config.corpus_dir} ({time.perf_counter() - t0:.1f} s; {report.summary()}).", flush=True)
-    for name in report.rolled_back:
+          f"fra {config.corpus_dir} ({time.perf_counter() - t0:.1f} s"
+          + (f"; {report.summary()}" if report is not None else "") + ").", flush=True)
+    waiting = assistant.pending()
+    if waiting:
+        print(f"  {waiting} fil(er) i {config.corpus_dir} er nye, endret eller fjernet siden indeksen ble laget; "
+              "ta dem inn med «Oppdater» under Dokumenter eller: assistant serve --reindex", flush=True)
+    for name in report.rolled_back if report is not None else ():
         print(f"  rullet tilbake {name}: opplastingen ble avbrutt før filen var indeksert", flush=True)
-    for name, reason in report.skipped.items():
+    for name, reason in assistant.skipped().items():
         print(f"  hoppet over {name}: {reason}", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and credentials is None:
         print(f"Advarsel: appen lytter på {host} uten innlogging. Sett ASSISTANT_AUTH=bruker:passord for å kreve det.",
