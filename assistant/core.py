@@ -3,34 +3,30 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
-import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .answer import Answer, Group, answers_question, lead_first
-from .compose import Composer, Extractive, check_answer
+from . import conversation
+from .answer import Answer
+from .compose import Composer, Extractive
 from .config import Config
 from .embed import load_embedder
-from .errors import DocumentError, IndexError_, Message, QuestionError
+from .errors import DocumentError, IndexError_, Message
 from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
 from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, plan_build, read_manifest_safely
-from .loaders import META_SUFFIX, SUPPORTED, list_documents, load_document
-from .profile import is_agreement, kind_label
+from .inputs import clean_question, safe_filename
+from .loaders import list_documents, load_document
+from .profile import is_agreement
 from .query import parse_query, to_bokmal, use_apertium
 from .search import Searcher, SearchParams, SearchResult
 from .types import Document
-from .uploads import Upload, recover
+from .uploads import TRASH, Upload, put_back, recover, refuse_clash, to_trash, upload_target
 
 __all__ = ["Assistant", "TRASH", "clean_question", "safe_filename"]
 
 log = logging.getLogger("avtaleassistenten")
-TRASH = ".trash"  # removed documents go here inside the corpus folder (hidden: never indexed)
-MAX_GROUPS = 3  # agreements in a reply grouped by agreement
 
 
 def _manifest_stat(index_dir: Path) -> tuple | None:
@@ -40,50 +36,7 @@ def _manifest_stat(index_dir: Path) -> tuple | None:
         return None
     return st.st_ino, st.st_mtime_ns, st.st_size
 
-_PRONOUN = re.compile(r"\b(den|det|dette|denne|disse|dei|dem|hen|ho|han|it|its|that|this|they|them|those)\b", re.I)
-_ASKS_AGREEMENT = re.compile(r"\b(avtal\w*|\w+avtal(e|en|ene|a)|agreements?)\b", re.I)
-_CONTINUES = re.compile(r"^\s*(og|men|også|enn|and|but|also|what about|hva med|kva med)\b", re.I)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 
-
-def _neg_date(date: str) -> tuple:
-    """A sort key that puts the newest date first (and undated documents last)."""
-    return (not date, tuple(-int(p) for p in re.findall(r"\d+", date)))
-
-
-def clean_question(question: object, max_chars: int) -> str:
-    """Normalise a question; raise QuestionError if nothing searchable is left."""
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text", "question.not_text")
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", question))
-    text = " ".join(text.split())
-    if not text:
-        raise QuestionError("the question is empty; type a question about the agreements", "question.empty")
-    if len(text) > max_chars:
-        raise QuestionError(f"the question is {len(text):,} characters; the limit is {max_chars:,}", "question.too_long",
-                            length=len(text), limit=max_chars)
-    if not any(ch.isalnum() for ch in text):
-        raise QuestionError("the question has no words to search for", "question.no_words")
-    return text
-
-
-_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-def safe_filename(name: str) -> str:
-    """A plain file name (no folders, no hidden files) for an uploaded document."""
-    base = os.path.basename(str(name).replace("\\", "/")).strip()
-    base = unicodedata.normalize("NFC", base)
-    shown = " ".join(_CONTROL.sub(" ", base).split())[:140] or "the file"  # for messages: one line
-    stem, dot, suffix = base.rpartition(".")
-    suffix = re.sub(r"[^0-9A-Za-z]+", "", suffix).lower()[:16]
-    if not dot or not suffix:
-        raise DocumentError(f"{shown} has no file type; use {', '.join(SUPPORTED)}", "document.unsupported_type",
-                            name=shown, suffix="", supported=SUPPORTED)
-    stem = _SAFE_NAME.sub("-", stem).strip(" .-")[:120]
-    if not stem:
-        raise DocumentError(f"{shown!r} is not a usable file name", "document.bad_name", name=shown)
-    return f"{stem}.{suffix}"
 
 
 def _warm_translator() -> None:
@@ -282,92 +235,21 @@ class Assistant:
         grouped by agreement (`Answer.groups`, newest first)."""
         text = clean_question(question, self.config.max_question_chars)
         searcher = self.load()
-        chosen = self.choose_documents(docs, kinds)
-        doc_id = self._follow_up_doc(text, history, searcher)
-        if doc_id is not None and chosen is not None and doc_id not in chosen:
-            doc_id = None
-        shown = text if doc_id is None else f"{text} ({searcher.data.documents[doc_id].title})"
-        k = top_k or self.config.top_k
-        about_kind = ""
-        query = parse_query(text)
-        searched, named = searcher.scope(query, chosen)
-        result = None
-        own = self._own_text(text, searcher, searched) if doc_id is None else None
-        if own is not None:  # «Hva sier avtalen om …?»: the agreements' own text first
-            result = searcher.search(query, k, context=context, docs=own)
-            if not self._answers(result):  # they do not answer: the pages about them may
-                wider = searcher.search(query, k, qvec=result.qvec, context=context, docs=chosen)
-                if self._answers(wider):
-                    result = wider
-                    lead = wider.lead_clause
-                    if lead is not None and searcher.profiles[lead.doc_id].about:
-                        about_kind = searcher.profiles[lead.doc_id].kind
-        if result is None:
-            result = searcher.search(query, k, restrict_doc=doc_id, context=context, docs=chosen)
-        answer = self.composer.compose(text, shown, result, searcher.data.documents, self.config.abstain_threshold,
-                                       follow_up=doc_id is not None)
-        searches = [result]
-        if answer.answered and about_kind:
-            answer.notes.append(answer.texts["about_note"].format(kind=about_kind))
-        elif answer.answered and doc_id is None and not named:
-            answer.groups, more = self._agreement_groups(searcher, result, k, context)
-            searches += more
-        if result.uncalibrated:
-            answer.notes.append(answer.texts["uncalibrated"].format(model=result.uncalibrated))
-        return check_answer(answer, searches)
+        return conversation.answer(searcher, self.composer, text, self.config.abstain_threshold,
+                                   top_k or self.config.top_k, self.config.max_question_chars, history, context,
+                                   self.choose_documents(docs, kinds))
 
     def named_documents(self, question: str) -> list[str]:
         """The documents a question names («kvalitetsavtalen», «Leve hele livet-avtalen», «avtalen
         fra 2012»), agreements first and newest first; [] when it names none."""
         searcher = self.load()
         _, named = searcher.scope(parse_query(clean_question(question, self.config.max_question_chars)))
-        return sorted(named, key=lambda d: (not is_agreement(searcher.profiles[d]), _neg_date(searcher.profiles[d].date)))
+        return conversation.newest_first(searcher, named, agreements_first=True)
 
     def agreements(self) -> list[str]:
         """The documents that are agreements (profile.py), newest first."""
-        profiles = self.load().profiles
-        return sorted((d for d, p in profiles.items() if is_agreement(p)), key=lambda d: _neg_date(profiles[d].date))
-
-    def _answers(self, result: SearchResult) -> bool:
-        return answers_question(result, self.config.abstain_threshold)
-
-    def _agreement_groups(self, searcher: Searcher, result: SearchResult, top_k: int, context: bool
-                          ) -> tuple[list[Group], list[SearchResult]]:
-        """When the answer comes from an agreement and other agreements among the hits also answer
-        the question (each searched alone, the abstention model deciding), one group per agreement,
-        newest first, with the searches they come from; else [], []. The same fitted models decide as
-        for any answer."""
-        lead = result.lead_clause
-        profiles = searcher.profiles
-        if lead is None or not is_agreement(profiles[lead.doc_id]):
-            return [], []
-        found = [(lead.doc_id, list(result.lead), lead_first(result)[0])]
-        searches = []
-        for h in result.hits:
-            d = h.clause.doc_id
-            if len(found) >= MAX_GROUPS:
-                break
-            if any(d == f[0] for f in found) or not is_agreement(profiles[d]):
-                continue
-            alone = searcher.search(result.query, top_k, qvec=result.qvec, restrict_doc=d, context=context)
-            if self._answers(alone):
-                found.append((d, list(alone.lead), lead_first(alone)[0]))
-                searches.append(alone)
-        if len(found) < 2:
-            return [], []
-        docs = searcher.data.documents
-        groups = [Group(d, docs[d].title, profiles[d].date, lead_, hit) for d, lead_, hit in found]
-        return sorted(groups, key=lambda g: g.date, reverse=True), searches
-
-    @staticmethod
-    def _own_text(text: str, searcher: Searcher, docs: frozenset[str]) -> frozenset[str] | None:
-        """For a question about what an agreement says, the documents it searches (`docs`: the
-        chosen ones, or those it names) without the text about something else (press releases,
-        news); None when that changes nothing."""
-        if not _ASKS_AGREEMENT.search(text):
-            return None
-        own = frozenset(d for d in docs if not searcher.profiles[d].about)
-        return own if own and own != docs else None
+        searcher = self.load()
+        return conversation.newest_first(searcher, [d for d, p in searcher.profiles.items() if is_agreement(p)])
 
     def choose_documents(self, docs: Sequence[str] | None = None, kinds: Sequence[str] | None = None
                          ) -> frozenset[str] | None:
@@ -375,52 +257,7 @@ class Assistant:
         Raises DocumentError naming what is not there."""
         if not docs and not kinds:
             return None
-        searcher = self.load()
-        by_name = {d.file: d.doc_id for d in searcher.data.documents.values()}
-        chosen = set(searcher.doc_ids)
-        if docs:
-            ids = set()
-            for name in docs:
-                d = name if name in searcher.profiles else by_name.get(name)
-                if d is None:
-                    raise DocumentError(f"no document named {name!r} is loaded; see the Dokumenter tab "
-                                        "or `assistant ask --json` for the names", "document.unknown", name=name)
-                ids.add(d)
-            chosen &= ids
-        if kinds:
-            wanted = {kind_label(k) for k in kinds}
-            have = {p.kind for p in searcher.profiles.values()}
-            if not wanted & have:
-                listed = ", ".join(sorted(k for k in have if k)) or "none known"
-                raise DocumentError(f"no documents of kind {', '.join(sorted(wanted))} (kinds here: {listed})",
-                                    "document.unknown_kind", kinds=sorted(wanted), known=listed)
-            chosen &= {d for d, p in searcher.profiles.items() if p.kind in wanted}
-        if not chosen:
-            raise DocumentError("no document is both among the chosen documents and of the chosen kinds",
-                                "document.none_chosen")
-        return frozenset(chosen)
-
-    def _follow_up_doc(self, text: str, history: Sequence[str], searcher: Searcher) -> str | None:
-        """The document a short or referring follow-up is about: the one the previous answer quoted.
-
-        «hvem signerte kvalitetsavtalen?» then «og når utløper den?»: the second is searched in
-        the document that answered the first.
-        """
-        previous = [h for h in history if isinstance(h, str) and h.strip()]
-        if not previous:
-            return None
-        terms = searcher.analyzer.terms(text)
-        refers = bool(_CONTINUES.search(text)) or (bool(_PRONOUN.search(text)) and len(terms) <= 2)
-        if not (len(terms) <= 1 or refers):
-            return None
-        try:
-            prev = clean_question(previous[-1], self.config.max_question_chars)
-        except QuestionError:
-            return None
-        found = searcher.search(prev, 1)
-        if found.lead_clause is not None:
-            return found.lead_clause.doc_id
-        return found.hits[0].clause.doc_id if found.hits else None
+        return conversation.choose_documents(self.load(), docs, kinds)
 
     # -- documents -----------------------------------------------------------
     def documents(self) -> list[dict]:
@@ -464,25 +301,11 @@ class Assistant:
         unfinished one is rolled back when the next Assistant starts.
         """
         source = Path(source)
-        filename = safe_filename(name or source.name)
-        if Path(filename).suffix.lower() not in SUPPORTED:
-            raise DocumentError(f"{filename}: unsupported file type; use {', '.join(SUPPORTED)}", "document.unsupported_type",
-                                name=filename, suffix=Path(filename).suffix.lower(), supported=SUPPORTED)
         corpus = self.config.corpus_dir.resolve()
-        target = corpus / filename  # not resolved: an existing link of that name is replaced, never followed
-        if target.parent.resolve() != corpus or target.name != filename:
-            raise DocumentError(f"{filename!r} would be stored outside the corpus folder", "document.bad_name", name=filename)
-        if not source.is_file():
-            raise DocumentError(f"{source.name or 'the upload'} is not a readable file", "document.unreadable",
-                                name=source.name)
+        filename, target = upload_target(corpus, source, name)
         with self._lock:
             self.recover_uploads()
-            stem = Path(filename).stem
-            clash = [p.name for p in corpus.iterdir()
-                     if p.is_file() and p.name != filename and p.stem == stem and Path(p.name).suffix.lower() in SUPPORTED]
-            if clash:  # it would replace (or be hidden by) another document with the same name
-                raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file",
-                                    "document.exists", name=filename, existing=clash[0])
+            refuse_clash(corpus, filename)
             try:
                 upload = Upload(corpus)
             except OSError as exc:
@@ -538,31 +361,12 @@ class Assistant:
         """Move a document's file (and its .meta.json) to corpus/.trash/ and drop its clauses from the index."""
         with self._lock:
             doc = self.document(doc_id)
-            corpus = self.config.corpus_dir.resolve()
-            source = (corpus / doc.file).resolve()
-            if source.parent != corpus or not source.is_file():
-                raise DocumentError(f"{doc.file} is not in the corpus folder any more", "document.gone", name=doc.file)
-            trash = corpus / TRASH
             moved: list[tuple[Path, Path]] = []
             try:
-                trash.mkdir(exist_ok=True)
-                stamp = time.strftime("%Y%m%d-%H%M%S")
-                for path in (source, source.with_name(source.stem + META_SUFFIX)):
-                    if path.is_file():
-                        target = trash / path.name
-                        if target.exists():
-                            target = trash / f"{source.stem}.{stamp}{path.name[len(source.stem):]}"
-                        os.replace(path, target)
-                        moved.append((path, target))
+                moved = to_trash(self.config.corpus_dir.resolve(), doc.file, moved)
                 return self.index()
-            except OSError as exc:
-                for path, target in reversed(moved):
-                    os.replace(target, path)
-                raise DocumentError(f"{doc.file} cannot be moved to {TRASH}/ ({exc.strerror or exc})", "document.not_moved",
-                                    name=doc.file) from None
             except BaseException:
-                for path, target in reversed(moved):
-                    os.replace(target, path)
+                put_back(moved)
                 raise
 
     # -- feedback ------------------------------------------------------------

@@ -155,7 +155,7 @@ def load_index(index_dir: Path, model: str | None = None, hnsw_cache: Path | Non
             or (len(spans) and (spans[:, 0].max() >= len(clauses) or spans[:, 0].min() < 0))):
         raise IndexError_(f"the index in {index_dir} is inconsistent (clauses and vectors differ)")
     files = manifest["files"]
-    store._vectors_key = files["vectors"]["sha256"]  # names the vectors for the HNSW cache (verified above)
+    store.vectors_key = files["vectors"]["sha256"]  # names the vectors for the HNSW cache (verified above)
     return IndexData(manifest["model"], manifest["dim"], {d.doc_id: d for d in docs}, clauses, vectors,
                      sentences=spans, sentence_vectors=svecs, words=words, word_vectors=wvecs, index_dir=index_dir,
                      checksums={role: files[role]["sha256"] for role in ("documents", "clauses", "vectors")},
@@ -332,7 +332,7 @@ def build_index(
             raise IndexError_(f"cannot write the index in {index_dir} ({exc.strerror or exc}); "
                               "the previous index is unchanged") from None
         if isinstance(data.store, FaissStore):
-            data.store._vectors_key = data.checksums.get("vectors")
+            data.store.vectors_key = data.checksums.get("vectors")
     report.seconds = time.perf_counter() - t0
     say("done", 1.0)
     return data, report

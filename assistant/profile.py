@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from .types import Document
 
-__all__ = ["DocProfile", "profile_document", "named_documents", "ABOUT_KINDS", "is_agreement", "kind_label"]
+__all__ = ["DocProfile", "profile_document", "named_documents", "ABOUT_KINDS", "is_agreement", "kind_label",
+           "mentions_agreement"]
 
 # kinds of text that are about something else (an agreement, a reform), not the thing itself
 ABOUT_KINDS = frozenset({
@@ -49,7 +50,7 @@ _QUOTED = re.compile(r"[«\"“]([^»\"”]{3,60})[»\"”]")
 _WORD = re.compile(r"\w+")
 # «kvalitetsavtalen», «samhandlingsavtale», «Leve hele livet-avtalen», nynorsk «avtala»
 _COMPOUND = re.compile(r"(\w+?)-?(?:avtale|avtalen|avtalene|avtaler|avtala|avtalane|avtalar)\b")
-_AGREEMENT_WORD = re.compile(r"\b(avtal\w*|\w+avtal\w*|agreements?)\b")
+_AGREEMENT_WORD = re.compile(r"\b(avtal\w*|\w+avtal\w*|agreements?)\b", re.I)
 _HEAD = 800  # characters of a text's head read for kind and date
 SHORT_TITLE = 6  # words: a title this short is also a name («Leve hele livet vedtatt i Stortinget»)
 
@@ -70,6 +71,11 @@ class DocProfile:
 
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def mentions_agreement(text: str) -> bool:
+    """The text speaks of an agreement («avtalen», «kvalitetsavtalen», «the agreement»)."""
+    return _AGREEMENT_WORD.search(text) is not None
 
 
 def kind_label(kind: str) -> str:

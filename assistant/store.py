@@ -244,7 +244,7 @@ class FaissStore(NumpyStore):
         self.hnsw_cache = Path(hnsw_cache) if hnsw_cache is not None else None
         self.hnsw_threshold = int(HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold)  # read now
         self._index = None  # built on first use after a change
-        self._vectors_key: str | None = None  # a checksum naming the vectors (the HNSW cache file's name)
+        self.vectors_key: str | None = None  # a checksum naming the vectors (the HNSW cache file's name)
 
     @property
     def kind(self) -> str:
@@ -314,7 +314,7 @@ class FaissStore(NumpyStore):
     # -- inside --------------------------------------------------------------------
     def _changed(self) -> None:
         super()._changed()
-        self._index, self._vectors_key = None, None
+        self._index, self.vectors_key = None, None
 
     def _set_vectors(self, vectors: np.ndarray) -> None:
         self._vectors = vectors
@@ -355,8 +355,8 @@ class FaissStore(NumpyStore):
             return None
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{len(self)}:{self.dim}:{self.HNSW_M}:{self.HNSW_EF_CONSTRUCTION}:{faiss.__version__}".encode())
-        if self._vectors_key:
-            h.update(f"faiss-file:{self._vectors_key}".encode())
+        if self.vectors_key:
+            h.update(f"faiss-file:{self.vectors_key}".encode())
         else:
             h.update(memoryview(np.ascontiguousarray(self._vectors)).cast("B"))
         return self.hnsw_cache / f"hnsw-{h.hexdigest()}.faiss"

@@ -22,12 +22,74 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import DocumentError
 from .files import sha256
+from .inputs import safe_filename
+from .loaders import META_SUFFIX, SUPPORTED
 
-__all__ = ["PREFIX", "Upload", "recover"]
+__all__ = ["PREFIX", "TRASH", "Upload", "put_back", "recover", "refuse_clash", "to_trash", "upload_target"]
+
+TRASH = ".trash"  # removed documents go here inside the corpus folder (hidden: never indexed)
+
+
+def upload_target(corpus: Path, source: Path, name: str | None) -> tuple[str, Path]:
+    """(the file name, the path in `corpus`) an upload of `source` (as `name`) is stored under;
+    DocumentError when its type is not read, it would land outside the folder or is not a file."""
+    filename = safe_filename(name or source.name)
+    if Path(filename).suffix.lower() not in SUPPORTED:
+        raise DocumentError(f"{filename}: unsupported file type; use {', '.join(SUPPORTED)}", "document.unsupported_type",
+                            name=filename, suffix=Path(filename).suffix.lower(), supported=SUPPORTED)
+    target = corpus / filename  # not resolved: an existing link of that name is replaced, never followed
+    if target.parent.resolve() != corpus or target.name != filename:
+        raise DocumentError(f"{filename!r} would be stored outside the corpus folder", "document.bad_name", name=filename)
+    if not source.is_file():
+        raise DocumentError(f"{source.name or 'the upload'} is not a readable file", "document.unreadable",
+                            name=source.name)
+    return filename, target
+
+
+def refuse_clash(corpus: Path, filename: str) -> None:
+    """DocumentError when another document of the folder has the same name (it would replace or hide it)."""
+    stem = Path(filename).stem
+    clash = [p.name for p in corpus.iterdir()
+             if p.is_file() and p.name != filename and p.stem == stem and Path(p.name).suffix.lower() in SUPPORTED]
+    if clash:
+        raise DocumentError(f"{filename}: a document named {clash[0]} already exists; rename the file",
+                            "document.exists", name=filename, existing=clash[0])
+
+
+def to_trash(corpus: Path, file: str, moved: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """Move a document (and its .meta.json) into corpus/.trash/, recording each move in `moved`
+    (so that `put_back` can undo them); DocumentError when it cannot."""
+    source = (corpus / file).resolve()
+    if source.parent != corpus or not source.is_file():
+        raise DocumentError(f"{file} is not in the corpus folder any more", "document.gone", name=file)
+    trash = corpus / TRASH
+    try:
+        trash.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for path in (source, source.with_name(source.stem + META_SUFFIX)):
+            if path.is_file():
+                target = trash / path.name
+                if target.exists():
+                    target = trash / f"{source.stem}.{stamp}{path.name[len(source.stem):]}"
+                os.replace(path, target)
+                moved.append((path, target))
+    except OSError as exc:
+        put_back(moved)
+        moved.clear()
+        raise DocumentError(f"{file} cannot be moved to {TRASH}/ ({exc.strerror or exc})", "document.not_moved",
+                            name=file) from None
+    return moved
+
+
+def put_back(moved: list[tuple[Path, Path]]) -> None:
+    """Undo the moves of `to_trash`, last first."""
+    for path, target in reversed(moved):
+        os.replace(target, path)
 
 PREFIX = ".upload-"
 INTENT, PREVIOUS, DONE = "intent.json", "previous", "done"
