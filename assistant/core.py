@@ -13,7 +13,7 @@ from .compose import Composer, Extractive
 from .config import Config
 from .embed import load_embedder
 from .errors import DocumentError, IndexError_, Message
-from .facts import FACTS_FILE, compute_facts, load_facts, save_facts
+from .facts import update_facts
 from .feedback import FeedbackStore
 from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, plan_build, read_manifest_safely
 from .inputs import clean_question, safe_filename
@@ -21,6 +21,7 @@ from .loaders import list_documents, load_document
 from .profile import is_agreement
 from .query import parse_query, to_bokmal, use_apertium
 from .search import Searcher, SearchParams, SearchResult
+from .store import make_store
 from .types import Document
 from .uploads import TRASH, Upload, put_back, recover, refuse_clash, to_trash, upload_target
 
@@ -79,6 +80,12 @@ class Assistant:
             self._embedder = load_embedder(c.model, batch_size=c.batch_size, backend=c.backend, cache_dir=c.cache_dir)
         return self._embedder
 
+    def _searcher_for(self, data: IndexData) -> Searcher:
+        """A searcher over `data`, its vectors in the configured store (config.vector_store)."""
+        if self.config.vector_store != "faiss":  # the index folder's FAISS file is the default store
+            data = data.with_store(make_store(self.config.vector_store, data.dim))
+        return Searcher(data, self.embedder, self._params())
+
     def _params(self) -> SearchParams:
         c = self.config
         return SearchParams(candidates=c.candidates, context_chars=c.context_chars,
@@ -99,7 +106,7 @@ class Assistant:
                 max_file_bytes=self.config.max_file_bytes, progress=progress, previous=previous,
                 hnsw_cache=self._hnsw_cache(),
             )
-            self._searcher = Searcher(data, self.embedder, self._params())
+            self._searcher = self._searcher_for(data)
             self._seen_manifest = _manifest_stat(self.config.index_dir)
             report.rolled_back = list(self._recovered or []) if self.last_report is None else []  # the first build says it
             self.last_report = report
@@ -149,7 +156,7 @@ class Assistant:
                     if "assistant index" in str(exc):
                         raise
                     raise IndexError_(f"{exc}; rebuild it with: assistant index --index {index_dir}") from None
-                self._searcher = Searcher(data, self.embedder, self._params())
+                self._searcher = self._searcher_for(data)
                 self._seen_manifest = stat
             return self._searcher
 
@@ -171,7 +178,7 @@ class Assistant:
                 data = load_index(self.config.index_dir, model=self.embedder.name, hnsw_cache=self._hnsw_cache())
             except IndexError_:
                 return False
-            self._searcher = Searcher(data, self.embedder, self._params())
+            self._searcher = self._searcher_for(data)
             self._seen_manifest = stat
             return True
         finally:
@@ -194,18 +201,11 @@ class Assistant:
         model, threshold, facts code) changed. Only a build (`write`, from `index()`) rewrites
         facts.json, when they or the index changed; a read computes missing facts in memory."""
         key = (read_manifest_safely(self.config.index_dir) or {}).get("checksum", "")
-        if self._facts is not None and self._facts[0] == (key, id(searcher.data)):
-            return self._facts[1]
-        stored_key, stored = load_facts(self.config.index_dir)
-        previous = {**stored, **(self._facts[1] if self._facts else {})}
-        facts = compute_facts(searcher, self.config.abstain_threshold, previous)
-        if write and key and (stored_key != key or facts != stored):
-            try:
-                save_facts(self.config.index_dir, key, facts)
-            except OSError as exc:  # a read-only or full disk: the facts still serve from memory
-                log.warning("could not write %s: %s", FACTS_FILE, exc)
-        self._facts = ((key, id(searcher.data)), facts)
-        return facts
+        if self._facts is None or self._facts[0] != (key, id(searcher.data)):
+            facts = update_facts(self.config.index_dir, key, searcher, self.config.abstain_threshold,
+                                 self._facts[1] if self._facts else {}, write)
+            self._facts = ((key, id(searcher.data)), facts)
+        return self._facts[1]
 
     def facts(self, doc_id: str) -> list[dict]:
         """The facts card of a document: rows of {row, label, quotes: [{ordinal, start, end, text}]}."""

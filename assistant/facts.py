@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from .search import Analyzer, Searcher
 from .split import sentences as _sentences
 from .types import Clause
 
-__all__ = ["FACTS_FILE", "ROWS", "compute_facts", "is_overview_question", "load_facts", "save_facts"]
+__all__ = ["FACTS_FILE", "ROWS", "compute_facts", "is_overview_question", "load_facts", "save_facts", "update_facts"]
+
+log = logging.getLogger("avtaleassistenten")
 
 FACTS_FILE = "facts.json"
 FORMAT = 1
@@ -211,3 +214,17 @@ def is_overview_question(question: str) -> bool:
     """True for a question that asks what an agreement is or is about as a whole."""
     text = " ".join(re.sub(r"[?!.,:;]+", " ", str(question).casefold()).split())
     return any(p.match(text) for p in _OVERVIEW)
+
+
+def update_facts(index_dir: Path, key: str, searcher: Searcher, threshold: float, known: dict, write: bool) -> dict:
+    """The facts of every document of `searcher` (index checksum `key`), computing only those whose
+    document (or the model, threshold, facts code) changed since `known` or facts.json. Only a build
+    (`write`) rewrites facts.json, when they or the index changed; a read computes in memory."""
+    stored_key, stored = load_facts(index_dir)
+    facts = compute_facts(searcher, threshold, {**stored, **known})
+    if write and key and (stored_key != key or facts != stored):
+        try:
+            save_facts(index_dir, key, facts)
+        except OSError as exc:  # a read-only or full disk: the facts still serve from memory
+            log.warning("could not write %s: %s", FACTS_FILE, exc)
+    return facts

@@ -1,7 +1,39 @@
+"""Retrieval through Assistant: each retrieval test runs with the FAISS store (the index folder's file)
+and with the NumPy store (store.py), through the same VectorStore protocol."""
+
 import pytest
 
-from assistant import DocumentError, QuestionError
+from assistant import Assistant, Config, DocumentError, QuestionError
 from assistant.core import clean_question, safe_filename
+
+
+@pytest.fixture(params=["faiss", "numpy"])
+def fake_assistant(request, corpus_dir, tmp_path, fake_embedder):
+    """The fake-embedder assistant over the seed corpus, its vectors in the store `request.param`."""
+    config = Config(corpus_dir=corpus_dir, index_dir=tmp_path / "index", feedback_file=tmp_path / "fb.jsonl",
+                    vector_store=request.param)
+    assistant = Assistant(config, embedder=fake_embedder)
+    assert assistant.load().dense.store.meta["kind"].startswith(request.param)
+    return assistant
+
+
+QUESTIONS = ["Hvor lenge gjelder kvalitetsavtalen?", "heltidsstillinger", "Hva sier avtalen om velferdsteknologi?",
+             "Who signed the agreement?", "Kva seier avtalen om frivilligheit?", "barnehager"]
+
+
+def test_both_stores_rank_alike(fake_assistant, tmp_path, fake_embedder):
+    other = Assistant(fake_assistant.config.with_(vector_store="faiss" if fake_assistant.config.vector_store == "numpy"
+                                                  else "numpy"), embedder=fake_embedder)
+    for q in QUESTIONS:
+        a, b = fake_assistant.ask(q), other.ask(q)
+        assert [h.clause.clause_id for h in a.hits] == [h.clause.clause_id for h in b.hits], q
+        assert [round(h.score, 5) for h in a.hits] == [round(h.score, 5) for h in b.hits], q
+        assert (a.answered, a.lead) == (b.answered, b.lead), q
+
+
+def test_a_document_filter_keeps_the_search_inside(fake_assistant):
+    answer = fake_assistant.ask("Hva sier avtalen om samarbeid?", docs=["ks-leve-hele-livet-2018"])
+    assert answer.hits and {h.clause.doc_id for h in answer.hits} == {"ks-leve-hele-livet-2018"}
 
 
 def test_keyword_question_finds_the_clause(fake_assistant):
