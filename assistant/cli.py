@@ -94,23 +94,28 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
 
 def cmd_eval(args) -> int:
     from .core import Assistant
+    from .e5convert import DEFAULT_MODEL
     from .evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run
+    from .retrieve.calibration import calibration_file
 
     set_dir = Path(args.set_dir)
     questions = read_questions(set_dir / "questions.jsonl")
     scorer = load_scorer(Path(args.scorer) if args.scorer else set_dir.parent / "score_retrieval.py")
     overrides = {}
-    cache = _config(args).cache_dir
+    base = _config(args)
+    cache = base.cache_dir
+    # each model's evaluation indexes in their own folders: an index of another model is never replaced
+    own = "" if base.model == DEFAULT_MODEL else "-" + calibration_file(base.model).stem
     if not args.corpus and (set_dir / "corpus").is_dir():  # the set brings its own documents
         overrides["corpus_dir"] = set_dir / "corpus"
         if not args.index:
-            overrides["index_dir"] = cache / "eval" / f"{set_dir.resolve().name}-index"
-    config = _config(args).with_(**overrides)
+            overrides["index_dir"] = cache / "eval" / f"{set_dir.resolve().name}-index{own}"
+    config = base.with_(**overrides)
     if args.mix_in:
         from .evaluate import mixed_corpus
 
         mixed = mixed_corpus(config.corpus_dir, [Path(p) for p in args.mix_in], cache / "eval")
-        config = config.with_(corpus_dir=mixed, index_dir=args.index or mixed.with_name(mixed.name + "-index"))
+        config = config.with_(corpus_dir=mixed, index_dir=args.index or mixed.with_name(f"{mixed.name}-index{own}"))
     assistant = Assistant(config)
     assistant.index(progress=progress_printer(args.json))
     rows, seconds = timed_run(assistant, questions, top_k=args.top_k, clauses_only=args.clauses_only)
