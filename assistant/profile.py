@@ -7,7 +7,7 @@ search needs to know, for each document:
   text's head: a `Kilde:` address whose path says what the page is (…/pressemeldinger/…,
   …/nyheter/…), regjeringen.no's «Publisert under:» / «Utgiver:» lines, or a title that
   starts «Avtale …». Kinds that are text *about* something (`ABOUT_KINDS`) give the ranker
-  its `doc_about` feature (features.py), whose weight is fitted like every other;
+  its `doc_about` feature (retrieve/features.py), whose weight is fitted like every other;
 - its **date**: the sidecar's, else the first full date in the text's head, else a year in the
   source address; used to order a grouped reply (newest first) and as a name («avtalen fra 2012»);
 - its **names**: the «quoted» names and the content words of its title, and its years (the

@@ -7,7 +7,7 @@
   logged.
 - **Expected answer**: the question word says what kind of answer it asks for (a number, a
   date, a duration, a person, a place); the answer scorer and the abstention model have
-  features for whether a sentence holds that kind of thing (see features.py).
+  features for whether a sentence holds that kind of thing (see retrieve/features.py).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class SearchResult:
 class SearchParams:
     candidates: int = 100  # per retriever, before ranking
     context_chars: int = 600  # a result passage is the clause plus neighbours up to this length
-    models_file: str | None = None  # fitted models (default assistant/fitted/models.json; "off": none)
+    models_file: str | None = None  # a calibration file (default: the model's own, calibration.py; "off": none)
 
 
 class Searcher:

@@ -30,7 +30,6 @@ def test_only_config_reads_the_environment():
         text = path.read_text(encoding="utf-8")
         if "os.environ" in text or "getenv(" in text:
             readers.append(path.relative_to(ROOT).as_posix())
-    # dense.py still reads ASSISTANT_HNSW_CACHE until the store rewrite takes Config.hnsw_cache
     assert set(readers) <= {"assistant/config.py"}, readers
     assert "assistant/config.py" in readers
 

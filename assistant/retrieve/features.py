@@ -1,6 +1,6 @@
 """Features for the learned parts: ranking clauses, choosing the answer sentence, declining.
 
-All three models (models.py) are linear in these features and fitted by
+All three models (calibration.py) are linear in these features and fitted by
 `fitting/fit_models.py` on NorQuAD train; the features are computed the same way when
 fitting and when answering. Every feature is generic: scores from the two retrievers,
 how much of the question (weighted by how rare each word is) a clause, a sentence or a
