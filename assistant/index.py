@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .bridge import word_vectors
-from .errors import DocumentError, IndexError_
+from .errors import DocumentError, IndexError_, Message
 from .index_files import FORMAT_VERSION, MANIFEST, READABLE_FORMATS, read_generation, read_manifest, read_manifest_safely, write_generation
 from .loaders import file_hash, list_documents, load_document
 from .split import split_document
@@ -220,14 +220,16 @@ def plan_build(corpus_dir: Path, index_dir: Path, model: str, previous: IndexDat
         try:
             key = _doc_key(file_hash(path))
         except OSError as exc:
-            plan.skipped[path.name] = f"{path.name} cannot be read ({exc.strerror})"
+            plan.skipped[path.name] = Message(f"{path.name} cannot be read ({exc.strerror})", "document.unreadable",
+                                              name=path.name)
             continue
         except DocumentError as exc:  # a link swapped in, a sidecar that is a link
             plan.skipped[path.name] = str(exc)
             continue
         stem = path.stem
         if stem in seen:
-            plan.skipped[path.name] = f"{path.name}: another file is already named {stem}"
+            plan.skipped[path.name] = Message(f"{path.name}: another file is already named {stem}", "document.same_stem",
+                                              name=path.name, stem=stem)
             continue
         seen.add(stem)
         plan.files.append((stem, path, key))

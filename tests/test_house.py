@@ -36,3 +36,16 @@ def test_every_module_fits_on_a_screen_or_two():
     long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "assistant").rglob("*.py"))
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
     assert not long, long
+
+
+def test_a_skipped_name_clash_is_said_in_bokmal(corpus_dir, tmp_path, fake_embedder):
+    from assistant import Assistant, Config
+    from assistant.web.messages import in_bokmal
+
+    (corpus_dir / "ks-leve-hele-livet-2018.md").write_text("# Kopi\n\nEn annen fil med samme navn.\n", encoding="utf-8")
+    assistant = Assistant(Config(corpus_dir=corpus_dir, index_dir=tmp_path / "i", feedback_file=tmp_path / "f"),
+                          embedder=fake_embedder)
+    report = assistant.index()
+    (name, reason), = report.skipped.items()
+    assert reason.code == "document.same_stem" and "ks-leve-hele-livet-2018" in in_bokmal(reason)
+    assert "annen fil heter også" in in_bokmal(reason)

@@ -44,6 +44,9 @@ BOKMAL = {
     "document.no_text": lambda **p: "filen har ingen tekst.",
     "document.exists": lambda existing, **p: f"et dokument med samme navn ({existing}) finnes allerede; gi filen et annet navn.",
     "document.bad_name": lambda **p: "filnavnet kan ikke brukes.",
+    "document.same_stem": lambda stem, **p: f"en annen fil heter også {stem} (med en annen filtype); gi den ene et annet navn.",
+    "answer.unknown_citation": lambda **p: "svaret viste til et avsnitt søket ikke fant, og ble holdt tilbake.",
+    "answer.not_quoted": lambda **p: "svaret siterte tekst som ikke står i kildene, og ble holdt tilbake.",
     "document.link": lambda outside=False, **p: ("filen er en lenke til noe utenfor dokumentmappen; lenker følges ikke."
                                                  if outside else "filen er en lenke; lenker følges ikke."),
     "document.not_regular": lambda **p: "dette er ikke en vanlig fil.",
