@@ -84,11 +84,11 @@ class NumpyStore:
             at, rows = map(list, zip(*old))
             changed = np.array(self._vectors)  # never write into an array handed out
             changed[rows] = vectors[at]
-            self._set_vectors(changed)
+            self._vectors = changed
             for i, r in old:
                 self._docs[r] = docs[i]
         if new:
-            self._set_vectors(np.ascontiguousarray(np.vstack([self._vectors, vectors[new]]), dtype=np.float32))
+            self._vectors = np.ascontiguousarray(np.vstack([self._vectors, vectors[new]]), dtype=np.float32)
             for i in new:
                 self._row[ids[i]] = len(self._ids)
                 self._ids.append(ids[i])
@@ -194,20 +194,17 @@ class NumpyStore:
         self._row = {x: r for r, x in enumerate(self._ids)}
         if len(self._row) != len(self._ids):
             raise StoreError("the ids of a store must be distinct")
-        self._set_vectors(vectors)
+        self._vectors = vectors
 
     def _set_rows(self, rows: list[int]) -> None:
         self._changed()
-        self._set_vectors(np.ascontiguousarray(self._vectors[rows], dtype=np.float32).reshape(-1, self.dim))
+        self._vectors = np.ascontiguousarray(self._vectors[rows], dtype=np.float32).reshape(-1, self.dim)
         self._ids = [self._ids[r] for r in rows]
         self._docs = [self._docs[r] for r in rows]
         self._row = {x: r for r, x in enumerate(self._ids)}
 
     def _changed(self) -> None:
         self._doc_rows = None
-
-    def _set_vectors(self, vectors: np.ndarray) -> None:
-        self._vectors = vectors
 
     def _query(self, query: np.ndarray) -> np.ndarray:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
@@ -216,15 +213,18 @@ class NumpyStore:
         return q
 
     def _top(self, scores: np.ndarray, rows: np.ndarray | None, k: int) -> tuple[list[str], np.ndarray]:
-        k = min(int(k), len(scores))
-        if k <= 0:
-            return [], np.zeros(0, np.float32)
-        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        best = best[np.argsort(-scores[best], kind="stable")]
+        best = _best(scores, k)
         found = best if rows is None else rows[best]
         return [self._ids[r] for r in found.tolist()], np.asarray(scores[best], dtype=np.float32)
 
 
+def _best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` highest `scores`, highest first (ties in position order)."""
+    k = min(int(k), len(scores))
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return best[np.argsort(-scores[best], kind="stable")]
 
 
 class FaissStore(NumpyStore):
@@ -271,8 +271,7 @@ class FaissStore(NumpyStore):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         if rows is not None and (len(rows) <= EXACT_FILTER_ROWS or self.kind == "faiss-flat"):
             scores = self.vectors[rows] @ q  # exact, and cheaper than a full search
-            best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-            best = best[np.argsort(-scores[best], kind="stable")]
+            best = _best(scores, k)
             return np.asarray(scores[best], np.float32), rows[best]
         import faiss
 
@@ -315,9 +314,6 @@ class FaissStore(NumpyStore):
     def _changed(self) -> None:
         super()._changed()
         self._index, self.vectors_key = None, None
-
-    def _set_vectors(self, vectors: np.ndarray) -> None:
-        self._vectors = vectors
 
     def _flat(self):
         import faiss
