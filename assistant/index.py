@@ -28,10 +28,10 @@ import numpy as np
 
 from .bridge import word_vectors
 from .errors import DocumentError, IndexError_, Message
-from .index_files import FORMAT_VERSION, MANIFEST, READABLE_FORMATS, read_generation, read_manifest, read_manifest_safely, write_generation
+from .index_files import FORMAT_VERSION, MANIFEST, read_generation, read_manifest, read_manifest_safely, write_generation
 from .loaders import file_hash, list_documents, load_document
 from .split import split_document
-from .store import FaissStore, VectorStore
+from .store import FaissStore, VectorStore, filled
 from .types import Clause, Document
 from .vectors import clause_sentences, embed_in_batches, sentence_vectors
 
@@ -52,7 +52,6 @@ SAME_SPLITTER = {"8125bfd8aaff"}
 def current_splitter(version) -> bool:
     """True if an index of splitter version `version` (a manifest's) splits as this code does."""
     return str(version) == str(SPLITTER_VERSION) or (SPLITTER_VERSION == 5 and version in SAME_SPLITTER)
-_ = READABLE_FORMATS  # re-exported for callers of the old module
 
 
 @dataclass
@@ -75,8 +74,7 @@ class IndexData:
     def __post_init__(self):
         if self.store is None:
             self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32).reshape(-1, self.dim)
-            self.store = FaissStore(self.dim)
-            self.store.upsert([c.clause_id for c in self.clauses], self.vectors, [c.doc_id for c in self.clauses])
+            self.store = filled(FaissStore(self.dim), self.clauses, self.vectors)
             self.vectors = self.store.vectors
         if self.sentences is None:
             self.sentences, self.sentence_vectors = clause_sentences(self.clauses, self.vectors)
@@ -86,8 +84,8 @@ class IndexData:
     def with_store(self, store: VectorStore) -> IndexData:
         """The same index searched through `store` (e.g. make_store("numpy", data.dim)): an empty
         store is filled with the clause vectors; `vectors` stays the same array."""
-        if len(store) == 0 and self.clauses:
-            store.upsert([c.clause_id for c in self.clauses], self.vectors, [c.doc_id for c in self.clauses])
+        if len(store) == 0:
+            filled(store, self.clauses, self.vectors)
         if len(store) != len(self.clauses):
             raise IndexError_(f"a store of {len(store)} vectors for an index of {len(self.clauses)} clauses")
         return dataclasses.replace(self, store=store)
@@ -321,8 +319,7 @@ def build_index(
     elif hasattr(old.store, "copy"):
         store = old.store.copy()  # the running searcher keeps reading the old one
     else:
-        store = FaissStore(old.dim, hnsw_cache=hnsw_cache)
-        store.upsert([c.clause_id for c in old.clauses], old.vectors, [c.doc_id for c in old.clauses])
+        store = filled(FaissStore(old.dim, hnsw_cache=hnsw_cache), old.clauses, old.vectors)
     data, report = apply(plan, store, embedder, max_file_bytes=max_file_bytes, say=say)
     if (report.changed or old is None or report.rebuilt_because or (data.clauses and not len(old.words))
             or plan.old_format != FORMAT_VERSION):  # an older format is rewritten in place (nothing re-embedded)

@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import IndexError_
 from .files import sha256, write_atomic
-from .store import FaissStore
+from .store import FaissStore, filled
 from .types import Clause, Document
 
 __all__ = ["FORMAT_VERSION", "MANIFEST", "READABLE_FORMATS", "read_generation", "read_manifest",
@@ -215,15 +215,10 @@ def _write_jsonl(path: Path, rows) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _write_vectors(path: Path, store) -> None:
-    """The searched FAISS index (a store of another kind is written as the FAISS store of its vectors)."""
-    import faiss
-
-    if not isinstance(store, FaissStore):
-        faiss_store = FaissStore(store.dim)
-        faiss_store.upsert(store.ids, store.vectors, store.docs)
-        store = faiss_store
-    faiss.write_index(store.index, str(path))
+def _write_vectors(path: Path, data) -> None:
+    """The searched FAISS index (the vectors of a store of another kind as a FAISS store's)."""
+    store = data.store if isinstance(data.store, FaissStore) else filled(FaissStore(data.dim), data.clauses, data.vectors)
+    store.write(path)
 
 
 def _write_npz(path: Path, **arrays) -> None:
@@ -241,7 +236,7 @@ def _write_files(index_dir: Path, data, keys: dict[str, str], names: dict[str, s
     docs_rows = [d.__dict__ for d in data.documents.values()]
     write_atomic(index_dir / names["documents"], lambda p: _write_jsonl(p, docs_rows))
     write_atomic(index_dir / names["clauses"], lambda p: _write_jsonl(p, (c.to_json() for c in data.clauses)))
-    write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data.store))
+    write_atomic(index_dir / names["vectors"], lambda p: _write_vectors(p, data))
     write_atomic(index_dir / names["sentences"], lambda p: _write_npy(p, data.sentences.reshape(-1, 3), np.int64))
     write_atomic(index_dir / names["sentence_vectors"],
                  lambda p: _write_npy(p, data.sentence_vectors.reshape(len(data.sentences), data.dim), np.float32))

@@ -31,7 +31,7 @@ import numpy as np
 from .errors import IndexError_
 from .files import write_atomic
 
-__all__ = ["FaissStore", "HNSW_THRESHOLD", "NumpyStore", "StoreError", "VectorStore", "make_store"]
+__all__ = ["FaissStore", "HNSW_THRESHOLD", "NumpyStore", "StoreError", "VectorStore", "filled", "make_store"]
 
 HNSW_THRESHOLD = 20_000  # exact search past this costs > ~10 ms a question on 2 cores
 EXACT_FILTER_ROWS = 20_000  # a filter keeping at most this many rows is scored exactly, also on HNSW
@@ -283,11 +283,14 @@ class FaissStore(NumpyStore):
         return sims[0][keep], found[0][keep].astype(np.int64)
 
     def save(self, path: Path) -> None:
-        """faiss.write_index of the index that is searched (flat or HNSW), rows in row order."""
+        """The index that is searched (flat or HNSW), rows in row order; written atomically."""
+        write_atomic(Path(path), self.write)
+
+    def write(self, path: Path) -> None:
+        """faiss.write_index of the index that is searched into `path` (not atomic: see `save`)."""
         import faiss
 
-        index = self.index
-        write_atomic(Path(path), lambda tmp: faiss.write_index(index, str(tmp)))
+        faiss.write_index(self.index, str(path))
 
     @classmethod
     def load(cls, path: Path, ids: Sequence[str], docs: Sequence[str], hnsw_cache: Path | None = None,
@@ -368,6 +371,14 @@ class FaissStore(NumpyStore):
                 stale.unlink(missing_ok=True)
         except (OSError, RuntimeError):  # a read-only or full disk only costs the next start time
             pass
+
+
+def filled(store: VectorStore, clauses: Sequence, vectors: np.ndarray) -> VectorStore:
+    """`store` with the vectors of `clauses` (in their order) upserted, keyed by clause_id, each
+    with its doc_id."""
+    if len(clauses):
+        store.upsert([c.clause_id for c in clauses], vectors, [c.doc_id for c in clauses])
+    return store
 
 
 _KINDS = {"faiss": FaissStore, "numpy": NumpyStore}
