@@ -54,16 +54,16 @@ def answer(searcher: Searcher, composer: Composer, text: str, threshold: float, 
     result = None
     own = own_text(text, searcher, searched) if doc_id is None else None
     if own is not None:  # «Hva sier avtalen om …?»: the agreements' own text first
-        result = searcher.search(query, top_k, context=context, docs=own)
+        result = searcher.search(query, top_k, context=context, scope=(own, named))
         if not answers_question(result, threshold):  # they do not answer: the pages about them may
-            wider = searcher.search(query, top_k, qvec=result.qvec, context=context, docs=chosen)
+            wider = searcher.search(query, top_k, qvec=result.qvec, context=context, scope=(searched, named))
             if answers_question(wider, threshold):
                 result = wider
                 lead = wider.lead_clause
                 if lead is not None and searcher.profiles[lead.doc_id].about:
                     about_kind = searcher.profiles[lead.doc_id].kind
     if result is None:
-        result = searcher.search(query, top_k, restrict_doc=doc_id, context=context, docs=chosen)
+        result = searcher.search(query, top_k, restrict_doc=doc_id, context=context, scope=(searched, named))
     reply = composer.compose(text, shown, result, searcher.data.documents, threshold, follow_up=doc_id is not None)
     searches = [result]
     if reply.answered and about_kind:

@@ -167,10 +167,12 @@ class Searcher:
         return (named or allowed), named
 
     def search(self, question, top_k: int = 5, qvec: np.ndarray | None = None, restrict_doc: str | None = None,
-               context: bool = True, exclude=frozenset(), calibration=None, docs=None) -> SearchResult:
+               context: bool = True, exclude=frozenset(), calibration=None, docs=None,
+               scope: tuple[frozenset[str], frozenset[str]] | None = None) -> SearchResult:
         """Rank clauses for `question` (text or a parsed Query); `restrict_doc` keeps one
         document (a follow-up's context); `docs` keeps the chosen documents, and of those the ones
-        the question names («kvalitetsavtalen»); `exclude` drops clause rows (used when fitting)."""
+        the question names («kvalitetsavtalen»); `scope` is that choice made already (`scope()`'s
+        (searched, named)); `exclude` drops clause rows (used when fitting)."""
         query = question if isinstance(question, Query) else parse_query(question)
         models = calibration if calibration is not None else self.calibration
         if not len(self.data.clauses):
@@ -180,7 +182,7 @@ class Searcher:
         qt = query_terms(self, query)
         within, named = None, frozenset()
         if restrict_doc is None:
-            searched, named = self.scope(query, docs)
+            searched, named = scope if scope is not None else self.scope(query, docs)
             if len(searched) < len(self.doc_ids):
                 within = np.array(sorted(self.catalogue.doc_pos[d] for d in searched), dtype=np.int64)
         ranked = rank(self, query, qvec, qt, models, restrict_doc, exclude, within)
