@@ -1,22 +1,38 @@
-"""English question words -> the corpus's Norwegian words, through the model's own embeddings.
+"""English question words -> the corpus's Norwegian words: a dictionary, and the model's own embeddings.
 
 At index time every distinct word of the corpus (four letters or more) is embedded once as a
 query («query: helse»). An English question's content words are embedded the same way and each
 is replaced, for the keyword search, by its nearest corpus word: cognates and loans find their
 twin (health -> helse, technology -> teknologi, responsibility -> ansvar, patients -> pasienten),
 other words find a near miss, which the fitted English ranker weighs accordingly (it is fitted
-with half of the question's words kept, see fitting/fit_models.py). Debian's English-Norwegian
-FreeDict has no entry for most of the words that matter here (volunteer, agreement, terminate,
-dental, expire, municipality), so it is not used.
+with half of the question's words kept, see fitting/fit_models.py).
+
+Debian's English-Norwegian FreeDict (`dict-freedict-eng-nor`, 11k headwords, installed by
+scripts/setup.sh) adds what the embeddings miss (signed -> signere, government -> regjering,
+white paper -> stortingsmelding): a word, or a phrase of two or three adjacent content words,
+that the dictionary translates into words the corpus uses becomes one search term with those
+words and its nearest corpus word as alternatives. The dictionary is thin (no volunteer,
+agreement, expire, municipality), so words it lacks keep their nearest corpus word alone, and
+translations the corpus never uses are not searched. Without the package the bridge uses the
+embeddings alone, after one logged notice (docs/quality.md has both figures).
 """
 
 from __future__ import annotations
 
+import gzip
+import logging
 import re
+import threading
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MIN_LETTERS", "corpus_words", "word_vectors", "nearest_words"]
+__all__ = ["FREEDICT", "Dictionary", "MIN_LETTERS", "corpus_words", "english_dictionary", "nearest_words", "translate",
+           "word_vectors"]
+
+log = logging.getLogger(__name__)
+FREEDICT = Path("/usr/share/dictd/freedict-eng-nor")  # .index and .dict.dz of Debian's dict-freedict-eng-nor
+MAX_PHRASE = 3  # words in the longest headword looked up
 
 MIN_LETTERS = 4
 MAX_WORDS = 8_000  # the most frequent: embedding a word costs ~5 ms on 2 cores
@@ -57,3 +73,114 @@ def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.nda
     q = np.asarray(embedder.embed_queries(words), dtype=np.float32)
     sims = q @ vectors.astype(np.float32, copy=False).T  # the searcher passes a float32 copy: not copied again
     return [str(vocab[j]) for j in sims.argmax(axis=1)]
+
+
+_B64 = {ch: i for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+_SENSE = re.compile(r"^(?:\d+\.\s+)?(.*?)(?:\s+\d+\.)?$")  # «2. vann, vatn 3.» -> «vann, vatn»
+_NUMBERED = re.compile(r"^\d+\.\s")
+
+
+def _number(text: str) -> int:
+    n = 0
+    for ch in text:
+        n = n * 64 + _B64[ch]
+    return n
+
+
+def _translations(entry: str) -> list[str]:
+    """The Norwegian words of one dictd entry: its first line after the headword, and each numbered
+    sense line («1. vann», «2. vann, vatn»); the English glosses in between are left out."""
+    lines = entry.split("\n")[1:]
+    out = []
+    for i, line in enumerate(lines):
+        if i == 0 or _NUMBERED.match(line):
+            body = _SENSE.match(line.strip()).group(1)
+            out.extend(t.strip() for t in body.split(",") if t.strip() and not t.strip().rstrip(".").isdigit())
+    return out
+
+
+def _forms(word: str) -> list[str]:
+    """The word and the base forms it may be an inflection of (signed -> sign, cities -> city)."""
+    forms = [word]
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        forms.append(word[:-1])
+    if word.endswith("ed"):
+        forms += [word[:-2], word[:-1]] + ([word[:-3]] if len(word) > 4 and word[-3] == word[-4] else [])
+    if word.endswith("ing"):
+        forms += [word[:-3], word[:-3] + "e"]
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+class Dictionary:
+    """English headword -> Norwegian translations, from a dictd dictionary (FreeDict's format)."""
+
+    def __init__(self, entries: dict[str, tuple[str, ...]]):
+        self.entries = entries
+
+    @classmethod
+    def read(cls, base: Path) -> Dictionary:
+        """Read `base`.index and `base`.dict.dz (gzip; dictzip is gzip with a seek table)."""
+        data = gzip.decompress(Path(f"{base}.dict.dz").read_bytes())
+        entries: dict[str, list[str]] = {}
+        for line in Path(f"{base}.index").read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) < 3 or parts[0].startswith("00-") or not parts[0].strip():
+                continue  # the database's own description
+            offset, length = _number(parts[1]), _number(parts[2])
+            words = _translations(data[offset : offset + length].decode("utf-8", errors="replace"))
+            entries.setdefault(parts[0].lower(), []).extend(words)
+        return cls({k: tuple(dict.fromkeys(v)) for k, v in entries.items() if v})
+
+    def lookup(self, words: list[str]) -> tuple[str, ...]:
+        """Translations of a word or phrase (its last word may be inflected)."""
+        *head, last = words
+        for form in _forms(last):
+            found = self.entries.get(" ".join([*head, form]))
+            if found:
+                return found
+        return ()
+
+
+_LOADED: dict[Path, Dictionary | None] = {}
+_LOCK = threading.Lock()
+
+
+def english_dictionary(enabled: bool = True, base: Path = FREEDICT) -> Dictionary | None:
+    """The installed dictionary, read once per process; None (one notice) when it is missing."""
+    if not enabled:
+        return None
+    with _LOCK:
+        if base not in _LOADED:
+            try:
+                _LOADED[base] = Dictionary.read(base)
+            except (OSError, ValueError, KeyError, EOFError) as exc:
+                log.warning("no English-Norwegian dictionary at %s (%s): English questions use the model's "
+                            "embeddings alone (install dict-freedict-eng-nor; scripts/setup.sh does)", base, exc)
+                _LOADED[base] = None
+        return _LOADED[base]
+
+
+def translate(words: list[str], nearest: list[str], dictionary: Dictionary | None, in_corpus) -> list:
+    """Search terms for English content words (in question order) and their nearest corpus words:
+    a word or phrase the dictionary translates into corpus words (`in_corpus(word)`) becomes a
+    tuple of alternatives, those translations and the nearest word(s); any other word its nearest
+    corpus word. (Letting the model pick one translation per word was measured: no better, and
+    an embedding call more; docs/quality.md.)"""
+    out: list = []
+    i = 0
+    while i < len(words):
+        for n in range(min(MAX_PHRASE, len(words) - i), 0, -1):
+            found = dictionary.lookup(words[i : i + n]) if dictionary is not None else ()
+            known = [t for t in found if " " not in t and in_corpus(t)]
+            if known:
+                out.append(tuple(dict.fromkeys([*known, *nearest[i : i + n]])))
+                i += n
+                break
+        else:
+            out.append(nearest[i])
+            i += 1
+    return out

@@ -31,13 +31,14 @@ ENV = {
     "ASSISTANT_CACHE": "cache_dir",
     "ASSISTANT_HNSW_CACHE": "hnsw_cache",
     "ASSISTANT_APERTIUM": "apertium",
+    "ASSISTANT_ENGLISH_DICTIONARY": "english_dictionary",
     "ASSISTANT_HOST": "host",
     "ASSISTANT_PORT": "port",
     "ASSISTANT_AUTH": "auth",
     "ASSISTANT_DEBUG": "debug",
 }
 _INTS = ("top_k", "ask_concurrency", "port")
-_BOOLS = ("apertium", "debug")
+_BOOLS = ("apertium", "english_dictionary", "debug")
 _PATHS = ("corpus_dir", "index_dir", "feedback_file", "feedback_db", "cache_dir")
 
 
@@ -112,6 +113,7 @@ class Config:
     cache_dir: Path = None  # type: ignore[assignment]  # the converted model, the HNSW cache, the browser key
     hnsw_cache: Path | str | None = None  # HNSW graphs of large indexes: a folder or "off"; default cache_dir/hnsw
     apertium: bool = True  # translate nynorsk questions to bokmål with apertium when it is installed
+    english_dictionary: bool = True  # English questions' words also through Debian's FreeDict, when installed
     host: str = "127.0.0.1"  # the web app's address
     port: int = 7860
     auth: str | None = field(default=None, repr=False)  # "user:password": the web app asks for a login

@@ -89,7 +89,8 @@ class Assistant:
     def _params(self) -> SearchParams:
         c = self.config
         return SearchParams(candidates=c.candidates, context_chars=c.context_chars,
-                            models_file=str(c.models_file) if c.models_file else None)
+                            models_file=str(c.models_file) if c.models_file else None,
+                            english_dictionary=c.english_dictionary)
 
     def index(self, progress: Callable[[str, float], None] | None = None) -> BuildReport:
         """Bring the index up to date with the corpus folder (embeds only changed documents).

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from . import lexical_store
-from .bridge import MIN_LETTERS, nearest_words
+from .bridge import MIN_LETTERS, english_dictionary, nearest_words, translate
 from .index import IndexData
 from .profile import DocProfile, named_documents, profile_document
 from .query import Query, parse_query
@@ -53,6 +53,7 @@ class SearchParams:
     candidates: int = 100  # per retriever, before ranking
     context_chars: int = 600  # a result passage is the clause plus neighbours up to this length
     models_file: str | None = None  # a calibration file (default: the model's own, calibration.py; "off": none)
+    english_dictionary: bool = True  # English words also through Debian's English-Norwegian FreeDict (bridge.py)
 
 
 class Searcher:
@@ -143,14 +144,18 @@ class Searcher:
             out[has] = np.maximum.reduceat(cos, starts)
         return out
 
-    def english_words(self, text: str) -> list[str]:
-        """Names and numbers as written, other content words mapped to their nearest corpus word."""
+    def english_words(self, text: str) -> list:
+        """Names and numbers as written; other content words as their dictionary translations that
+        the corpus uses, with their nearest corpus word, or that word alone (bridge.py)."""
         names = names_and_numbers(self.analyzer, text)
         content = [w for w in dict.fromkeys(self.analyzer.words(text))
                    if w not in names and len(w) >= MIN_LETTERS and not any(ch.isdigit() for ch in w)]
         if self._word_vectors is None:
             self._word_vectors = np.asarray(self.data.word_vectors, dtype=np.float32)
-        return names + nearest_words(self.embedder, content, self.data.words, self._word_vectors)
+        nearest = nearest_words(self.embedder, content, self.data.words, self._word_vectors)
+        vocab = self.lexical.vocab
+        return names + translate(content, nearest, english_dictionary(self.params.english_dictionary),
+                                 lambda word: self.analyzer.stem(word) in vocab)
 
     def embed_query(self, question: str) -> np.ndarray:
         return np.asarray(self.embedder.embed_queries([question])[0], dtype=np.float32)

@@ -8,6 +8,8 @@ extras=""
 debs=()
 # nynorsk questions are translated to bokmål by apertium (the assistant runs without it, less well)
 [ -f /usr/share/apertium/apertium-nno-nob/nno-nob.automorf.bin ] || debs+=(apertium-nno-nob)
+# English questions' words are looked up in FreeDict's English-Norwegian dictionary (also optional)
+[ -f /usr/share/dictd/freedict-eng-nor.index ] || debs+=(dict-freedict-eng-nor)
 if [ "${1:-}" = "--test" ]; then
   extras="[test,bench,fit]"
   command -v chromium >/dev/null 2>&1 || debs+=(chromium fonts-dejavu-core)  # for the browser test

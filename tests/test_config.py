@@ -39,7 +39,8 @@ def test_every_variable_sets_its_field(clean_env, tmp_path):
         "ASSISTANT_CORPUS": str(tmp_path / "c"), "ASSISTANT_INDEX": str(tmp_path / "i"), "ASSISTANT_MODEL": "some/model",
         "ASSISTANT_TOP_K": "7", "ASSISTANT_ASK_CONCURRENCY": "3", "ASSISTANT_FEEDBACK": str(tmp_path / "f.jsonl"),
         "ASSISTANT_FEEDBACK_DB": str(tmp_path / "v.db"), "ASSISTANT_BACKEND": "torch", "ASSISTANT_CACHE": str(tmp_path / "k"),
-        "ASSISTANT_HNSW_CACHE": "off", "ASSISTANT_APERTIUM": "off", "ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_PORT": "8001",
+        "ASSISTANT_HNSW_CACHE": "off", "ASSISTANT_APERTIUM": "off", "ASSISTANT_ENGLISH_DICTIONARY": "off",
+        "ASSISTANT_HOST": "0.0.0.0", "ASSISTANT_PORT": "8001",
         "ASSISTANT_AUTH": "ola:hemmelig", "ASSISTANT_DEBUG": "1", "ASSISTANT_VECTOR_STORE": "numpy",
     }
     assert set(values) == set(ENV)
@@ -50,7 +51,8 @@ def test_every_variable_sets_its_field(clean_env, tmp_path):
         tmp_path / "c", tmp_path / "i", "some/model", 7, 3)
     assert (c.feedback_file, c.feedback_db, c.backend, c.cache_dir) == (
         tmp_path / "f.jsonl", tmp_path / "v.db", "torch", tmp_path / "k")
-    assert (c.hnsw_cache, c.apertium, c.host, c.port, c.auth, c.debug) == ("off", False, "0.0.0.0", 8001, "ola:hemmelig", True)
+    assert (c.hnsw_cache, c.apertium, c.english_dictionary, c.host, c.port, c.auth, c.debug) == (
+        "off", False, False, "0.0.0.0", 8001, "ola:hemmelig", True)
     assert c.vector_store == "numpy"
     assert "hemmelig" not in repr(c)  # the password is not printed with the config
     assert Config.from_env(port=9000, host=None).port == 9000  # arguments win; None leaves the default

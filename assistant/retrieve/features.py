@@ -106,9 +106,10 @@ class QueryTerms:
         return float(self.weights[~self.known].sum() / total) if total > 0 else 0.0
 
 
-def query_terms(searcher, query: Query, words: list[str] | None = None) -> QueryTerms:
+def query_terms(searcher, query: Query, words: list | None = None) -> QueryTerms:
     """Terms for the keyword side. English questions keep only names and numbers (the words an
-    English question shares with Norwegian text); `words` overrides the question's words."""
+    English question shares with Norwegian text); `words` overrides the question's words. A word
+    may be a tuple of alternatives (an English word's translations): one term, found by any of them."""
     lexical = searcher.lexical
     if words is None:
         words = lexical_words(searcher, query)
@@ -116,12 +117,13 @@ def query_terms(searcher, query: Query, words: list[str] | None = None) -> Query
     idf_max = math.log(1 + (n + 0.5) / 0.5)
     groups, weights, known, flat, seen = [], [], [], [], set()
     for w in words:
-        stem = searcher.analyzer.stem(w)
-        if stem in seen:
+        alternatives = list(w) if isinstance(w, tuple) else [w]
+        stems = {searcher.analyzer.stem(a) for a in alternatives}
+        if not stems.isdisjoint(seen):
             continue
-        seen.add(stem)
-        expanded = lexical.expand([w])
-        group = frozenset([stem, *expanded])
+        seen |= stems
+        expanded = lexical.expand(alternatives)
+        group = frozenset([*stems, *expanded])
         dfs = [lexical.vocab.get(t, 0) for t in group]
         df = max(dfs) if dfs else 0
         groups.append(group)
@@ -134,9 +136,9 @@ def query_terms(searcher, query: Query, words: list[str] | None = None) -> Query
 _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!] )\b[A-ZÆØÅ][\w-]+|\d[\d.,:]*")
 
 
-def lexical_words(searcher, query: Query) -> list[str]:
+def lexical_words(searcher, query: Query) -> list:
     """The words the keyword search looks for: the (bokmål) question's words; for an English
-    question its names and numbers, and each other word's nearest corpus word (bridge.py)."""
+    question its names and numbers, and its other words bridged to corpus words (bridge.py)."""
     if query.language == "en":
         return searcher.english_words(query.text)
     if query.search_text != query.text:  # nynorsk: the bokmål translation's words and the question's own
