@@ -3,17 +3,27 @@
 Terms come from the Analyzer (Snowball Norwegian stems). A question word the corpus never uses is
 split into corpus words when it is a compound the corpus spells apart, or replaced by the corpus
 compounds that contain it ("heltid" -> "heltidsstillinger"): Norwegian writes compounds as one word.
+Before that, a word typed without æ, ø and å (a keyboard without them: «statsradene», «pa»,
+«foerste») finds the corpus word it spells that way («statsrådene»).
 """
 
 from __future__ import annotations
 
 import bisect
+from functools import cached_property
 
 import numpy as np
 
 from .analyzer import Analyzer
 
-__all__ = ["Lexical", "top"]
+__all__ = ["Lexical", "fold", "top"]
+
+_FOLDS = (str.maketrans({"æ": "a", "ø": "o", "å": "a"}), str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"}))
+
+
+def fold(word: str) -> set[str]:
+    """How the word is written without æ, ø and å: «å» as «a» or as «aa» (and «ø» as «o»/«oe», «æ» as «a»/«ae»)."""
+    return {word.translate(t) for t in _FOLDS} - {word}
 
 
 class Lexical:
@@ -53,12 +63,25 @@ class Lexical:
             if t in self.vocab:
                 out.append(t)
                 continue
+            folded = self._unfolded.get(t)
+            if folded:
+                out.extend(folded)
+                continue
             parts = self._decompound(w)
             if parts:
                 out.extend(parts)
             elif len(t) >= 5:
                 found = [v for v in self._compounds(t) if v != t]
                 out.extend(sorted(found, key=lambda v: -self.vocab[v])[:5])
+        return out
+
+    @cached_property
+    def _unfolded(self) -> dict[str, list[str]]:
+        """A stem as typed without æ, ø and å -> the corpus stems written so (built on first use)."""
+        out: dict[str, list[str]] = {}
+        for v in self.vocab:
+            for f in fold(v):
+                out.setdefault(f, []).append(v)
         return out
 
     def _decompound(self, word: str) -> list[str]:
