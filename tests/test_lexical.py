@@ -30,3 +30,26 @@ def test_known_words_and_compounds_are_unchanged():
     assert lexical.expand(["statsrådene"]) == [stem("statsrådene")]
     assert stem("heltidsstillinger") in lexical.expand(["heltid"])  # a compound that contains the word
     assert lexical.expand(["barnehage"]) == []  # nothing like it in the corpus
+
+
+def test_a_particle_verb_also_searches_its_compound():
+    analyzer = Analyzer()
+    pv = analyzer.particle_verbs("Kan avtalen sies opp? Hvem skal følge den opp, og legges noe ned?")
+    assert pv["sies"][-1] == "opp" + analyzer.stem("si")  # the passive «-es» dropped: «oppsi»
+    assert pv["følge"] == ["opp" + analyzer.stem("følge")]  # a pronoun between verb and particle
+    assert "avtalen" not in pv  # «avtalen sies opp»: a verb, not a pronoun, between
+    lexical = Lexical(analyzer, ["Oppsigelse skal gis med minst én måneds varsel.", "Partene sikrer oppfølging."])
+    assert analyzer.stem("oppsigelse") in lexical.expand(pv["sies"])
+    assert lexical.expand(pv["følge"]) == [analyzer.stem("oppfølging")]
+
+
+def test_question_terms_join_the_verb_and_its_compound(fake_assistant):
+    from assistant.query import parse_query
+    from assistant.retrieve.features import query_terms
+
+    fake_assistant.index()
+    searcher = fake_assistant.load()
+    qt = query_terms(searcher, parse_query("Kan avtalen sies opp?"))
+    stem = searcher.analyzer.stem
+    group = next(g for g in qt.groups if stem("sies") in g)
+    assert stem("oppsigelse") in group  # one term, found by «sies» or by «Oppsigelse»

@@ -145,8 +145,8 @@ def test_near_and_far_questions_the_agreements_do_not_answer_are_declined(real_a
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 8, open: «sies opp» does not yet find «si den opp» / «Oppsigelse»")
 def test_everyday_words_find_the_clause(real_assistant):
+    """A particle verb finds the noun made of it: «sies opp» ~ «Oppsigelse» (analyzer.particle_verbs)."""
     answer = real_assistant.ask("Kan avtalen sies opp?")
     assert answer.answered
     assert any("si den opp" in s or "Oppsigelse" in s for s in answer.lead)

@@ -37,6 +37,9 @@ def _stopwords() -> frozenset[str]:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# adverbs of Norwegian particle verbs («si opp», «følge opp», «legge ned»), which the language
+# also writes in front of the verb in compounds and nouns («oppsigelse», «oppfølging», «nedleggelse»)
+PARTICLES = frozenset("opp ut inn av ned fram frem over på til om bort".split())
 
 
 class Analyzer:
@@ -62,6 +65,26 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text).lower()
         return [w for w in _WORD.findall(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
+
+    def particle_verbs(self, text: str) -> dict[str, list[str]]:
+        """A verb followed by its particle, with at most one word between («sies opp», «si den opp»)
+        -> the particle written in front of the verb's stem («oppsi»), for the keyword side's compound
+        search to find «oppsigelse». A passive or present «-s» / «-es» is also tried without it."""
+        tokens = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+        out: dict[str, list[str]] = {}
+        for i, verb in enumerate(tokens):
+            if verb in PARTICLES or verb in self._stop or len(verb) < 2:
+                continue
+            after = tokens[i + 1 : i + 3]  # the particle next, or after a pronoun («si den opp»)
+            if after and after[0] in PARTICLES:
+                particle = after[0]
+            elif len(after) == 2 and after[0] in self._stop and after[1] in PARTICLES:
+                particle = after[1]
+            else:
+                continue
+            bases = [verb] + ([verb[:-1]] if verb.endswith("s") else []) + ([verb[:-2]] if verb.endswith("es") else [])
+            out.setdefault(verb, []).extend(dict.fromkeys(particle + self.stem(b) for b in bases))
+        return out
 
     def terms(self, text: str) -> list[str]:
         return [self.stem(w) for w in self.words(text)]

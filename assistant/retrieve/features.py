@@ -137,13 +137,18 @@ _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!] )\b[A-ZÆØÅ][\w-]+|\d[\d.,:]*")
 
 
 def lexical_words(searcher, query: Query) -> list:
-    """The words the keyword search looks for: the (bokmål) question's words; for an English
-    question its names and numbers, and its other words bridged to corpus words (bridge.py)."""
+    """The words the keyword search looks for: the (bokmål) question's words, a particle verb with
+    its compound as an alternative («sies opp» ~ «oppsigelse»); for an English question its names
+    and numbers, and its other words bridged to corpus words (bridge.py)."""
     if query.language == "en":
         return searcher.english_words(query.text)
+    analyzer = searcher.analyzer
     if query.search_text != query.text:  # nynorsk: the bokmål translation's words and the question's own
-        return list(dict.fromkeys(searcher.analyzer.words(query.search_text) + searcher.analyzer.words(query.text)))
-    return searcher.analyzer.words(query.search_text)
+        words = list(dict.fromkeys(analyzer.words(query.search_text) + analyzer.words(query.text)))
+    else:
+        words = analyzer.words(query.search_text)
+    compounds = analyzer.particle_verbs(query.search_text)  # «sies opp»: also «oppsi…» (oppsigelse)
+    return [tuple([w, *compounds[w]]) if w in compounds else w for w in words]
 
 
 def names_and_numbers(analyzer, text: str) -> list[str]:
