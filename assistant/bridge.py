@@ -37,6 +37,7 @@ MAX_PHRASE = 3  # words in the longest headword looked up
 MIN_LETTERS = 4
 MAX_WORDS = 8_000  # the most frequent: embedding a word costs ~5 ms on 2 cores
 _WORD = re.compile(rf"[^\W\d_]{{{MIN_LETTERS},}}", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 def corpus_words(texts) -> list[str]:
@@ -66,13 +67,33 @@ def word_vectors(clauses, embedder, old_words=None, old_vectors=None) -> tuple[n
     return np.array(words, dtype=str), out
 
 
-def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.ndarray) -> list[str]:
-    """The nearest corpus word to each of `words` (one embedding call for all)."""
+def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.ndarray, text: str | None = None) -> list[str]:
+    """The nearest corpus word to each of `words` (one embedding call for all).
+
+    With `text` (the question the words come from), a word written next to another of `words`
+    takes the nearest corpus word of the two together when that one is nearer than its own:
+    Norwegian writes as one word what English writes as two («welfare technology» ->
+    velferdsteknologi, where «welfare» alone finds «veiledning»)."""
     if not words or not len(vocab):
         return []
-    q = np.asarray(embedder.embed_queries(words), dtype=np.float32)
+    pairs: dict[str, list[str]] = {}
+    if text is not None:
+        tokens = _TOKEN.findall(text.lower())
+        known = set(words)
+        for a, b in zip(tokens, tokens[1:]):
+            if a in known and b in known and a != b:
+                pairs.setdefault(a, []).append(f"{a} {b}")
+                pairs.setdefault(b, []).append(f"{a} {b}")
+    texts = list(dict.fromkeys([*words, *(p for ps in pairs.values() for p in ps)]))
+    q = np.asarray(embedder.embed_queries(texts), dtype=np.float32)
     sims = q @ vectors.astype(np.float32, copy=False).T  # the searcher passes a float32 copy: not copied again
-    return [str(vocab[j]) for j in sims.argmax(axis=1)]
+    best, score = sims.argmax(axis=1), sims.max(axis=1)
+    row = {t: i for i, t in enumerate(texts)}
+    out = []
+    for w in words:
+        chosen = max([w, *pairs.get(w, [])], key=lambda t: score[row[t]])
+        out.append(str(vocab[best[row[chosen]]]))
+    return out
 
 
 _B64 = {ch: i for i, ch in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}

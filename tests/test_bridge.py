@@ -112,3 +112,33 @@ def test_english_question_terms_hold_the_alternatives(fake_assistant):
     qt = query_terms(searcher, english)
     assert len(qt.groups) == 2  # «signed» and «government»: one term each
     assert any(searcher.analyzer.stem("regjering") in group for group in qt.groups)
+
+
+class TableEmbedder:
+    """Vectors from a table: the similarities a test needs, exactly."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_two_english_words_may_find_one_norwegian_compound():
+    import numpy as np
+
+    vocab = np.array(["veiledning", "teknologi", "velferdsteknologi"])
+    vectors = np.eye(3, dtype=np.float32)
+    emb = TableEmbedder({
+        "welfare": [0.70, 0.0, 0.60],  # alone: nearest «veiledning» (0.70)
+        "technology": [0.0, 0.95, 0.30],  # alone: «teknologi» (0.95), nearer than the pair's best
+        "welfare technology": [0.0, 0.4, 0.90],  # together: «velferdsteknologi» (0.90)
+        "agreement": [0.5, 0.5, 0.5],
+    })
+    words = ["agreement", "welfare", "technology"]
+    assert bridge.nearest_words(emb, words, vocab, vectors) == ["veiledning", "veiledning", "teknologi"]
+    question = "What does the agreement say about welfare technology?"
+    # «welfare» takes the pair's nearer word; «technology» keeps its own; «agreement» is not next to them
+    assert bridge.nearest_words(emb, words, vocab, vectors, question) == ["veiledning", "velferdsteknologi", "teknologi"]
