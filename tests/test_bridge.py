@@ -142,3 +142,16 @@ def test_two_english_words_may_find_one_norwegian_compound():
     question = "What does the agreement say about welfare technology?"
     # «welfare» takes the pair's nearer word; «technology» keeps its own; «agreement» is not next to them
     assert bridge.nearest_words(emb, words, vocab, vectors, question) == ["veiledning", "velferdsteknologi", "teknologi"]
+
+
+def test_a_word_with_alternatives_is_one_keyword_term(fake_assistant):
+    """Coverage finds the word by any alternative; BM25, which sums its terms, gets one of them."""
+    from assistant.query import parse_query
+    from assistant.retrieve.features import query_terms
+
+    fake_assistant.index()
+    searcher = fake_assistant.load()
+    stem = searcher.analyzer.stem
+    qt = query_terms(searcher, parse_query("x"), [("regjeringen", "partene"), "kommunene"])
+    assert len(qt.groups) == 2 and {stem("regjeringen"), stem("partene")} <= qt.groups[0]
+    assert qt.flat == [stem("regjeringen"), stem("kommunene")]

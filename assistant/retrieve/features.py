@@ -122,14 +122,15 @@ def query_terms(searcher, query: Query, words: list | None = None) -> QueryTerms
         if not stems.isdisjoint(seen):
             continue
         seen |= stems
-        expanded = lexical.expand(alternatives)
-        group = frozenset([*stems, *expanded])
+        expansions = [lexical.expand([a]) for a in alternatives]
+        group = frozenset([*stems, *(t for e in expansions for t in e)])
         dfs = [lexical.vocab.get(t, 0) for t in group]
         df = max(dfs) if dfs else 0
         groups.append(group)
         weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else idf_max)
         known.append(df > 0)
-        flat.extend(expanded)
+        # BM25 sums its terms: a word counts once, by its first alternative that the corpus has
+        flat.extend(next((e for e in expansions if e), []))
     return QueryTerms(groups, np.asarray(weights, dtype=np.float64), flat, np.asarray(known, dtype=bool), idf_max)
 
 
