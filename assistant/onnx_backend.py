@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -300,35 +299,6 @@ class TableRows:
             pass
 
 
-def _session(ort, onnx_path: Path, threads: int | None):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.inter_op_num_threads = 1
-    # no busy-waiting threads: on a shared 2-core machine spinning threads starve each other
-    # (allow_spinning=1 saved ~3 ms of a question's wall time but cost ~10 ms more CPU per question)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-
-
-def _load_tokenizer(st_folder: Path):
-    """(tokenize: texts -> id lists, pad id) for the folder's tokenizer."""
-    try:
-        max_len = int(json.loads((st_folder / "sentence_bert_config.json").read_text())["max_seq_length"])
-    except (OSError, ValueError, KeyError):
-        max_len = 512
-    try:  # the same ids in a fifth of the memory (spm_tokenizer.py)
-        return SpmTokenizer(ensure_spm(st_folder, max_len), max_len).encode_batch, 1  # <pad> of the XLM-R vocabulary
-    except (ModelError, OSError, ValueError, RuntimeError) as exc:
-        from tokenizers import Tokenizer
-
-        log.warning("using tokenizer.json (%s)", exc)
-        tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=max_len)
-        tokenizer.no_padding()
-        return (lambda texts: [e.ids for e in tokenizer.encode_batch(texts)]), tokenizer.token_to_id("<pad>") or 0
-
-
 class OnnxEncoder:
     """Tokenize as the folder's tokenizer.json does, run the exported graph, return unit vectors."""
 
@@ -336,12 +306,30 @@ class OnnxEncoder:
                  table: Path | None = None):
         import onnxruntime as ort
 
-        # the tokenizer (~0.5 s: SentencePiece builds its trie of 250k pieces) loads in a thread while
-        # ONNX Runtime reads and optimises the graph (~0.15 s); both release the GIL
-        with ThreadPoolExecutor(1, thread_name_prefix="load-tokenizer") as pool:
-            tokenizer = pool.submit(_load_tokenizer, Path(st_folder))
-            self.session = _session(ort, onnx_path, threads)
-            self.tokenize, self.pad_id = tokenizer.result()
+        st_folder = Path(st_folder)
+        try:
+            max_len = int(json.loads((st_folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+        except (OSError, ValueError, KeyError):
+            max_len = 512
+        self.pad_id = 1  # <pad> of the XLM-R vocabulary
+        try:  # the same ids in a fifth of the memory (spm_tokenizer.py)
+            self.tokenize = SpmTokenizer(ensure_spm(st_folder, max_len), max_len).encode_batch
+        except (ModelError, OSError, ValueError, RuntimeError) as exc:
+            from tokenizers import Tokenizer
+
+            log.warning("using tokenizer.json (%s)", exc)
+            tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
+            tokenizer.enable_truncation(max_length=max_len)
+            tokenizer.no_padding()
+            self.pad_id = tokenizer.token_to_id("<pad>") or 0
+            self.tokenize = lambda texts: [e.ids for e in tokenizer.encode_batch(texts)]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        # no busy-waiting threads: on a shared 2-core machine spinning threads starve each other
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
         self.table = None  # the word-embedding table, when it is kept out of the graph
         if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):
