@@ -327,6 +327,7 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         # no busy-waiting threads: on a shared 2-core machine spinning threads starve each other
+        # (measured: allow_spinning=1 saved ~3 ms of a question's wall time, cost ~10 ms more CPU an `ask`)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
