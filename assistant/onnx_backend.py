@@ -186,7 +186,10 @@ def ensure_fused(lean_path: Path, st_folder: Path) -> Path:
     except (OSError, ValueError):
         note = None
     if isinstance(note, dict) and all(note.get(k) == v for k, v in stamp.items()):
-        return out if note.get("usable") and out.is_file() else lean_path
+        if not note.get("usable"):
+            return lean_path
+        if out.is_file():
+            return out  # else: removed since, made again
     import onnx
 
     tmp = _temp(lean_path.parent, ".onnx")

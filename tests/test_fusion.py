@@ -135,6 +135,12 @@ def test_fused_file_is_made_once_and_again_when_its_source_changes(lean, tmp_pat
     assert json.loads(fused.with_name(fused.name + ".json").read_text())["source_mtime_ns"] == later
 
 
+def test_a_removed_fused_file_is_made_again(lean, tmp_path):
+    fused = onnx_backend.ensure_fused(lean, tmp_path)
+    fused.unlink()
+    assert onnx_backend.ensure_fused(lean, tmp_path) == fused and fused.is_file()
+
+
 def test_fused_file_of_another_fusion_version_is_made_again(lean, tmp_path, monkeypatch):
     fused = onnx_backend.ensure_fused(lean, tmp_path)
     fused.write_bytes(b"damaged")
