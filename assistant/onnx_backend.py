@@ -194,24 +194,30 @@ def ensure_fused(lean_path: Path, st_folder: Path) -> Path:
 
     tmp = _temp(lean_path.parent, ".onnx")
     try:
-        model = onnx.load(str(lean_path))
-        layers = fuse_attention(model, NUM_HEADS)
-        agreement = None
-        if layers:
-            onnx.save(model, str(tmp))
-            del model
-            reference, fused = OnnxEncoder(lean_path, st_folder), OnnxEncoder(tmp, st_folder, table=lean_path.with_name(TABLE_FILE))
-            texts = [t for _, t in _PROBE]
-            agreement = min(min(float(np.dot(reference.encode([t], p)[0], fused.encode([t], p)[0])) for p, t in _PROBE),
-                            float(np.min(np.sum(reference.encode(texts, "passage: ") * fused.encode(texts, "passage: "), 1))))
+        layers, agreement, why = 0, None, "no attention to fuse"
+        try:
+            model = onnx.load(str(lean_path))
+            layers = fuse_attention(model, NUM_HEADS)
+            if layers:
+                onnx.save(model, str(tmp))
+                del model
+                reference = OnnxEncoder(lean_path, st_folder)
+                fused = OnnxEncoder(tmp, st_folder, table=lean_path.with_name(TABLE_FILE))
+                texts = [t for _, t in _PROBE]
+                agreement = min(
+                    min(float(np.dot(reference.encode([t], p)[0], fused.encode([t], p)[0])) for p, t in _PROBE),
+                    float(np.min(np.sum(reference.encode(texts, "passage: ") * fused.encode(texts, "passage: "), 1))))
+                why = f"cosine {agreement:.5f}"
+        except Exception as exc:  # a graph ONNX Runtime refuses once fused: recorded, the lean graph served
+            layers, why = 0, f"{type(exc).__name__}: {exc}"
         usable = bool(layers) and agreement >= FUSED_MIN_COSINE
         if usable:
             os.chmod(tmp, 0o644)
             os.replace(tmp, out)
         else:
-            log.warning("serving %s unfused (%s)", lean_path.name, f"cosine {agreement:.5f}" if layers else "no attention to fuse")
+            log.warning("serving %s unfused (%s)", lean_path.name, why)
         fresh = marker.with_name(marker.name + ".tmp")
-        fresh.write_text(json.dumps({**stamp, "layers_fused": layers, "usable": usable,
+        fresh.write_text(json.dumps({**stamp, "layers_fused": layers, "usable": usable, "why": None if usable else why[:300],
                                      "cosine_vs_lean": None if agreement is None else round(agreement, 7)}), encoding="utf-8")
         os.replace(fresh, marker)
     finally:

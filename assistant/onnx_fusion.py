@@ -31,6 +31,8 @@ def fuse_attention(model, num_heads: int):
     from onnx import TensorProto, helper, numpy_helper
 
     graph = model.graph
+    if "attention_mask" not in {i.name for i in graph.input}:
+        return 0
     inits = {i.name: i for i in graph.initializer}
     for node in graph.node:  # the exporter shares equal weights through Identity nodes
         if node.op_type == "Identity" and node.input[0] in inits:

@@ -159,3 +159,17 @@ def test_a_fused_graph_that_disagrees_is_not_served(lean, tmp_path, monkeypatch)
     assert note["usable"] is False
     monkeypatch.setattr(onnx_backend, "FUSED_MIN_COSINE", 0.9999)
     assert onnx_backend.ensure_fused(lean, tmp_path) == lean  # recorded: not tried at every start
+
+
+def test_a_fused_graph_that_onnx_runtime_refuses_is_recorded_and_not_served(lean, tmp_path, monkeypatch):
+    def broken(model, num_heads):  # an Attention node ONNX Runtime cannot load
+        node = next(n for n in model.graph.node if n.op_type == "MatMul")
+        node.op_type, node.domain = "NoSuchOperator", "com.example"
+        return 1
+
+    monkeypatch.setattr(onnx_backend, "fuse_attention", broken)
+    assert onnx_backend.ensure_fused(lean, tmp_path) == lean
+    note = json.loads(lean.with_name(onnx_backend.FUSED_FILE + ".json").read_text())
+    assert note["usable"] is False and note["why"]
+    assert not lean.with_name(onnx_backend.FUSED_FILE).exists()
+    assert not list(tmp_path.glob(".model-derived-*"))  # no temporary file left behind
