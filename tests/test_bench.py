@@ -114,3 +114,16 @@ def test_no_bench_inside_the_library():
     assert not (bench.PROJECT_ROOT / "assistant" / "bench.py").exists()
     with pytest.raises(SystemExit):
         build_parser().parse_args(["bench"])
+
+
+def test_serve_benchmark_questions_come_from_a_questions_file(tmp_path):
+    from benchmarks import serve
+
+    path = tmp_path / "questions.jsonl"
+    path.write_text('{"id": 1, "question": "Hvor lenge gjelder avtalen?"}\n\n{"id": 2, "question": " "}\n'
+                    '{"id": 3, "question": "Hvem signerte?"}\n', encoding="utf-8")
+    assert serve.read_questions(path) == ["Hvor lenge gjelder avtalen?", "Hvem signerte?"]
+    assert serve.read_questions(None) == serve.QUESTIONS
+    path.write_text('{"id": 1}\n', encoding="utf-8")
+    with pytest.raises(SystemExit):
+        serve.read_questions(path)

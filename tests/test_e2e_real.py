@@ -57,6 +57,20 @@ def test_int8_model_agrees_with_fp32(real_embedder):
         assert np.min(np.sum(a * b, axis=1)) >= INT8_MIN_COSINE
 
 
+def test_fused_graph_is_served_and_agrees_with_the_lean_one(real_embedder):
+    from assistant.onnx_backend import FUSED_MIN_COSINE, OnnxEncoder
+
+    served = real_embedder.onnx
+    assert served.session._model_path.endswith("model-fused.onnx")
+    folder = real_embedder._e5_folder()
+    lean = OnnxEncoder(folder / "onnx" / "model-lean.onnx", folder)
+    for prompt in ("query: ", "passage: "):
+        a, b = lean.encode(SAMPLES, prompt), served.encode(SAMPLES, prompt)
+        assert np.min(np.sum(a * b, axis=1)) >= FUSED_MIN_COSINE
+        for text, row in zip(SAMPLES, b):  # alone and in a padded batch alike
+            assert float(np.dot(served.encode([text], prompt)[0], row)) >= 0.99999
+
+
 def test_sentencepiece_tokenizer_gives_the_ids_of_tokenizer_json(real_embedder):
     from tokenizers import Tokenizer
 
@@ -168,4 +182,4 @@ def test_serving_loads_neither_torch_nor_the_safetensors(real_assistant):
     assert proc.returncode == 0, proc.stderr[-2000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["modules"] == [] and seen["maps"] == []
-    assert seen["graph"].endswith("model-lean.onnx")
+    assert seen["graph"].endswith("model-fused.onnx")

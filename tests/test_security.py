@@ -203,6 +203,25 @@ def test_launch_passes_host_login_and_upload_limit(captured_launch, capsys):
     assert seen["server_name"] == "0.0.0.0" and seen["auth"] == ("ola", "hemmelig")
 
 
+def test_launch_turns_off_monitoring_and_its_per_answer_summary(captured_launch, monkeypatch):
+    """Gradio's /monitoring is off, and its queue does not summarise its event log (a pandas
+    DataFrame of up to 10,000 events) after every answer for it."""
+    import gradio as gr
+
+    from assistant.web.serve import ANALYTICS_EVERY
+
+    config, seen = captured_launch
+    demos = []
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: demos.append(self) or seen.update(kw) or "launched")
+    app.launch(config, port=7999)
+    assert seen["enable_monitoring"] is False
+    queue = demos[0]._queue
+    assert queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
+    queue.events_recorded = 500  # 500 answers later: still the summary made at the start (none)
+    records = [{"time": 0.0, "status": "success", "process_time": 0.01, "function": "ask", "session_hash": "s"}] * 500
+    assert queue.compute_analytics_summary(records) == {"functions": {}}
+
+
 def test_launch_warns_when_open_without_login(captured_launch, capsys):
     config, _ = captured_launch
     app.launch(config, host="0.0.0.0", port=7999)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -60,13 +60,27 @@ _TYPE_RE = {
 def has_type(text: str, kind: str, question: str = "") -> float:
     """1.0 when `text` holds something of the kind (a person or place that the question does not
     already name), else 0.0."""
-    pattern = _TYPE_RE.get(kind)
-    if pattern is None:
+    if kind not in _TYPE_RE:
         return 0.0
+    found = _found(text, kind)
     if kind in ("person", "place"):
         named = question.casefold()
-        return float(any(m.group(0).casefold() not in named for m in pattern.finditer(text)))
-    return float(pattern.search(text) is not None)
+        return float(any(name not in named for name in found))
+    return float(bool(found))
+
+
+@lru_cache(maxsize=8192)
+def _found(text: str, kind: str) -> tuple[str, ...]:
+    """What of the kind `text` holds, casefolded (for a number, date or duration: the first match only).
+
+    A property of the text alone, the same for every question, so it is kept for the clauses and
+    sentences that questions keep finding: the five patterns cost ~10 % of a question's Python
+    time when scanned again for every candidate (docs/benchmarks.md). Bounded: ~8k texts."""
+    pattern = _TYPE_RE[kind]
+    if kind in ("person", "place"):
+        return tuple(m.group(0).casefold() for m in pattern.finditer(text))
+    first = pattern.search(text)
+    return () if first is None else (first.group(0),)
 
 
 @dataclass

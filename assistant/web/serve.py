@@ -9,9 +9,10 @@ from ..config import Config
 from ..errors import ConfigError
 from ..progress import progress_printer
 
-__all__ = ["launch", "parse_auth"]
+__all__ = ["launch", "parse_auth", "quiet_queue_analytics"]
 
 STATUS_UPDATE_S = 3.0
+ANALYTICS_EVERY = 1_000_000  # Gradio's queue summary for /monitoring, which is off: in effect never
 
 def parse_auth(auth) -> tuple[str, str] | None:
     """"user:password" (or a (user, password) pair) -> the pair gradio wants; None for no login."""
@@ -27,6 +28,21 @@ def parse_auth(auth) -> tuple[str, str] | None:
         raise ConfigError("ASSISTANT_AUTH must be 'user:password' with a user name and a password", "config.invalid",
                           name="auth")
     return user, password
+
+
+def quiet_queue_analytics(demo) -> None:
+    """Stop Gradio's queue from summarising its event log after every answer.
+
+    Gradio's queue keeps a record of the last 10,000 events and, after each event finishes,
+    rebuilds a pandas DataFrame of all of them, grouped and with percentiles, for its
+    /monitoring page (GRADIO_ANALYTICS_CACHE_FREQUENCY defaults to every event): ~3 ms of CPU an
+    answer at 2,000 events, ~11 ms at 10,000, all under the GIL. The app launches with
+    monitoring off (`enable_monitoring=False`), so nothing reads that summary; it is computed
+    once per `ANALYTICS_EVERY` events instead. A Gradio without these attributes is left as it is.
+    """
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # sic, Gradio's spelling
+        queue.ANAYLTICS_CACHE_FREQUENCY = ANALYTICS_EVERY
 
 
 def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 7860, auth=None,
@@ -64,8 +80,9 @@ def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 78
     # the queue's position and wait estimates go to every waiting user every few seconds, not
     # after every answer ("auto": with 50 waiting, each answer sent ~50 messages: CPU for nothing)
     demo.queue(default_concurrency_limit=2, status_update_rate=STATUS_UPDATE_S)
+    quiet_queue_analytics(demo)
     kwargs = dict(server_name=host, server_port=int(port), auth=credentials, show_error=False,
-                  max_file_size=config.max_file_bytes + 1024 * 1024)
+                  max_file_size=config.max_file_bytes + 1024 * 1024, enable_monitoring=False)
     if credentials:
         kwargs["auth_message"] = "Logg inn for å bruke Avtaleassistenten."
     kwargs.update(launch_kwargs)
