@@ -63,6 +63,25 @@ def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
         assert scaled.documents[c.doc_id].text[c.start:c.end] == c.text
     again = load_index(tmp_path / "scaled")
     assert len(again.clauses) == n
+    # left as `assistant index` leaves an index: a start reads the keyword state instead of rebuilding it
+    assert list((tmp_path / "scaled").glob("lexical-*/state.json"))
+    from assistant.retrieve import lexical
+
+    built = []
+    real_init = lexical.Lexical.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        real_init(self, *args, **kwargs)
+
+    lexical.Lexical.__init__ = counting
+    try:
+        from assistant.search import Searcher, SearchParams
+
+        Searcher(again, None, SearchParams(models_file="off"))
+    finally:
+        lexical.Lexical.__init__ = real_init
+    assert built == []
 
 
 def test_quick_run_report(tmp_path, fake_embedder):
