@@ -52,7 +52,7 @@ from .onnx_fusion import FUSION_VERSION, fuse_attention
 from .spm_tokenizer import SpmTokenizer, ensure_spm
 
 __all__ = ["DERIVED", "FUSED_FILE", "INT8_MIN_COSINE", "OnnxEncoder", "derive", "ensure_fused", "ensure_lean",
-           "ensure_onnx", "onnx_available"]
+           "ensure_onnx", "export_pooled", "onnx_available"]
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +87,11 @@ def onnx_available(backend: str = "onnx") -> bool:
     return True
 
 
-def ensure_onnx(st_folder: Path) -> Path:
-    """Export the model in `st_folder` to ONNX once; returns the .onnx path."""
-    out = Path(st_folder) / "onnx"
-    if (out / _DONE).is_file():
-        return out / "model.onnx"
+def export_pooled(model, input_ids, attention_mask, path: Path) -> None:
+    """Export a transformers encoder with mean pooling and L2 normalisation in one graph (inputs
+    input_ids and attention_mask, output embedding; batch and length dynamic), traced on the
+    sample tensors given."""
     import torch
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(str(st_folder), device="cpu")
-    bert = st[0].auto_model.eval()
 
     class _Pooled(torch.nn.Module):
         def __init__(self, model):
@@ -109,18 +104,30 @@ def ensure_onnx(st_folder: Path) -> Path:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
+    with torch.inference_mode():
+        torch.onnx.export(
+            _Pooled(model), (input_ids, attention_mask), str(path),
+            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                          "embedding": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )
+
+
+def ensure_onnx(st_folder: Path) -> Path:
+    """Export the model in `st_folder` to ONNX once; returns the .onnx path."""
+    out = Path(st_folder) / "onnx"
+    if (out / _DONE).is_file():
+        return out / "model.onnx"
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(st_folder), device="cpu")
+    bert = st[0].auto_model.eval()
     tmp = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=st_folder))
     try:
         sample = st.tokenizer(["query: eksempel på et spørsmål", "passage: et lengre avsnitt med tekst"],
                               return_tensors="pt", padding=True)
-        with torch.inference_mode():
-            torch.onnx.export(
-                _Pooled(bert), (sample["input_ids"], sample["attention_mask"]), str(tmp / "model.onnx"),
-                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                              "embedding": {0: "batch"}},
-                opset_version=17, dynamo=False,
-            )
+        export_pooled(bert, sample["input_ids"], sample["attention_mask"], tmp / "model.onnx")
         probe = ["query: Hvor lenge gjelder avtalen mellom regjeringen og KS?",
                  "passage: Avtalen gjelder frem til 31. desember 2015, eller til én av partene velger å si den opp."]
         reference = st.encode(probe, normalize_embeddings=True, convert_to_numpy=True)

@@ -12,6 +12,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from assistant import onnx_backend  # noqa: E402
+from assistant.onnx_backend import export_pooled  # noqa: E402
 from assistant.onnx_fusion import fuse_attention  # noqa: E402
 
 HEADS, VOCAB = 4, 120
@@ -19,7 +20,7 @@ HEADS, VOCAB = 4, 120
 
 @pytest.fixture(scope="module")
 def tiny_export(tmp_path_factory) -> Path:
-    """A small random BERT exported as ensure_onnx exports the real one (encoder, mean pooling, L2)."""
+    """A small random BERT exported by the code that exports the real one (export_pooled (encoder, mean pooling, L2)."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
@@ -30,24 +31,9 @@ def tiny_export(tmp_path_factory) -> Path:
         for param in bert.parameters():
             param.normal_(0.0, 0.2)
 
-    class Pooled(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
-
     path = tmp_path_factory.mktemp("tiny") / "model.onnx"
     ids = torch.tensor([[0, 5, 6, 2], [0, 7, 2, 1]])
-    with torch.inference_mode():
-        torch.onnx.export(Pooled(bert), (ids, (ids != 1).long()), str(path), input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"], opset_version=17, dynamo=False,
-                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                                        "embedding": {0: "batch"}})
+    export_pooled(bert, ids, (ids != 1).long(), path)
     return path
 
 
