@@ -42,6 +42,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 PARTICLES = frozenset("opp ut inn av ned fram frem over på til om bort".split())
 
 
+def _tokens(text: str) -> list[str]:
+    """Every word of `text`, NFKC-normalised and lower-cased, stop words included."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
 class Analyzer:
     """Text -> search terms: NFKC, lower case, stop words out, Snowball Norwegian stems."""
 
@@ -63,14 +68,13 @@ class Analyzer:
         return s
 
     def words(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text).lower()
-        return [w for w in _WORD.findall(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
+        return [w for w in _tokens(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
 
     def particle_verbs(self, text: str) -> dict[str, list[str]]:
         """A verb followed by its particle, with at most one word between («sies opp», «si den opp»)
         -> the particle written in front of the verb's stem («oppsi»), for the keyword side's compound
         search to find «oppsigelse». A passive or present «-s» / «-es» is also tried without it."""
-        tokens = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+        tokens = _tokens(text)
         out: dict[str, list[str]] = {}
         for i, verb in enumerate(tokens):
             if verb in PARTICLES or verb in self._stop or len(verb) < 2:
