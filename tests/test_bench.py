@@ -52,7 +52,7 @@ def test_hnsw_recall_on_random_unit_vectors():
     assert res["rows"][1]["recall@10"] >= res["rows"][0]["recall@10"] - 0.02
 
 
-def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
+def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder, monkeypatch):
     data, _ = build_index(corpus_dir, tmp_path / "index", fake_embedder)
     n = len(data.clauses) * 2 + 7
     scaled = bench.make_scaled_index(data, n, tmp_path / "scaled")
@@ -66,6 +66,7 @@ def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
     # left as `assistant index` leaves an index: a start reads the keyword state instead of rebuilding it
     assert list((tmp_path / "scaled").glob("lexical-*/state.json"))
     from assistant.retrieve import lexical
+    from assistant.search import Searcher, SearchParams
 
     built = []
     real_init = lexical.Lexical.__init__
@@ -74,13 +75,8 @@ def test_scaled_index_is_consistent(corpus_dir, tmp_path, fake_embedder):
         built.append(1)
         real_init(self, *args, **kwargs)
 
-    lexical.Lexical.__init__ = counting
-    try:
-        from assistant.search import Searcher, SearchParams
-
-        Searcher(again, None, SearchParams(models_file="off"))
-    finally:
-        lexical.Lexical.__init__ = real_init
+    monkeypatch.setattr(lexical.Lexical, "__init__", counting)
+    Searcher(again, None, SearchParams(models_file="off"))
     assert built == []
 
 
