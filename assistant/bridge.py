@@ -37,7 +37,6 @@ MAX_PHRASE = 3  # words in the longest headword looked up
 MIN_LETTERS = 4
 MAX_WORDS = 8_000  # the most frequent: embedding a word costs ~5 ms on 2 cores
 _WORD = re.compile(rf"[^\W\d_]{{{MIN_LETTERS},}}", re.UNICODE)
-_TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 def corpus_words(texts) -> list[str]:
@@ -67,18 +66,18 @@ def word_vectors(clauses, embedder, old_words=None, old_vectors=None) -> tuple[n
     return np.array(words, dtype=str), out
 
 
-def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.ndarray, text: str | None = None) -> list[str]:
+def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.ndarray,
+                  tokens: list[str] | None = None) -> list[str]:
     """The nearest corpus word to each of `words` (one embedding call for all).
 
-    With `text` (the question the words come from), a word written next to another of `words`
-    takes the nearest corpus word of the two together when that one is nearer than its own:
-    Norwegian writes as one word what English writes as two («welfare technology» ->
+    With `tokens` (the words of the question they come from, in order: Analyzer.tokens), a word
+    written next to another of `words` takes the nearest corpus word of the two together when
+    that one is nearer than its own: Norwegian writes as one word what English writes as two («welfare technology» ->
     velferdsteknologi, where «welfare» alone finds «veiledning»)."""
     if not words or not len(vocab):
         return []
     pairs: dict[str, list[str]] = {}
-    if text is not None:
-        tokens = _TOKEN.findall(text.lower())
+    if tokens is not None:
         known = set(words)
         for a, b in zip(tokens, tokens[1:]):
             if a in known and b in known and a != b:

@@ -152,7 +152,7 @@ class Searcher:
                    if w not in names and len(w) >= MIN_LETTERS and not any(ch.isdigit() for ch in w)]
         if self._word_vectors is None:
             self._word_vectors = np.asarray(self.data.word_vectors, dtype=np.float32)
-        nearest = nearest_words(self.embedder, content, self.data.words, self._word_vectors, text)
+        nearest = nearest_words(self.embedder, content, self.data.words, self._word_vectors, self.analyzer.tokens(text))
         vocab = self.lexical.vocab
         return names + translate(content, nearest, english_dictionary(self.params.english_dictionary),
                                  lambda word: self.analyzer.stem(word) in vocab)

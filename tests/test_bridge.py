@@ -139,7 +139,7 @@ def test_two_english_words_may_find_one_norwegian_compound():
     })
     words = ["agreement", "welfare", "technology"]
     assert bridge.nearest_words(emb, words, vocab, vectors) == ["veiledning", "veiledning", "teknologi"]
-    question = "What does the agreement say about welfare technology?"
+    question = "what does the agreement say about welfare technology".split()
     # «welfare» takes the pair's nearer word; «technology» keeps its own; «agreement» is not next to them
     assert bridge.nearest_words(emb, words, vocab, vectors, question) == ["veiledning", "velferdsteknologi", "teknologi"]
 

@@ -42,11 +42,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 PARTICLES = frozenset("opp ut inn av ned fram frem over på til om bort".split())
 
 
-def _tokens(text: str) -> list[str]:
-    """Every word of `text`, NFKC-normalised and lower-cased, stop words included."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
-
-
 class Analyzer:
     """Text -> search terms: NFKC, lower case, stop words out, Snowball Norwegian stems."""
 
@@ -67,14 +62,18 @@ class Analyzer:
                 self._cache[word] = s
         return s
 
+    def tokens(self, text: str) -> list[str]:
+        """Every word of `text`, NFKC-normalised and lower-cased, stop words included."""
+        return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
     def words(self, text: str) -> list[str]:
-        return [w for w in _tokens(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
+        return [w for w in self.tokens(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
 
     def particle_verbs(self, text: str) -> dict[str, list[str]]:
         """A verb followed by its particle, with at most one word between («sies opp», «si den opp»)
         -> the particle written in front of the verb's stem («oppsi»), for the keyword side's compound
         search to find «oppsigelse». A passive or present «-s» / «-es» is also tried without it."""
-        tokens = _tokens(text)
+        tokens = self.tokens(text)
         out: dict[str, list[str]] = {}
         for i, verb in enumerate(tokens):
             if verb in PARTICLES or verb in self._stop or len(verb) < 2:
