@@ -23,11 +23,12 @@ import gzip
 import logging
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FREEDICT", "Dictionary", "MIN_LETTERS", "corpus_words", "english_dictionary", "nearest_words", "translate",
+__all__ = ["FREEDICT", "Dictionary", "MIN_LETTERS", "VectorCache", "corpus_words", "english_dictionary", "nearest_words", "translate",
            "word_vectors"]
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ MAX_PHRASE = 3  # words in the longest headword looked up
 
 MIN_LETTERS = 4
 MAX_WORDS = 8_000  # the most frequent: embedding a word costs ~5 ms on 2 cores
+CACHED_WORDS = 4_096  # English words and pairs whose query vectors a searcher keeps (~6 MB)
 _WORD = re.compile(rf"[^\W\d_]{{{MIN_LETTERS},}}", re.UNICODE)
 
 
@@ -66,14 +68,48 @@ def word_vectors(clauses, embedder, old_words=None, old_vectors=None) -> tuple[n
     return np.array(words, dtype=str), out
 
 
+class VectorCache:
+    """Query vectors of short texts already embedded (an English question's words and pairs),
+    the most recently used `size` of them.
+
+    Embedding an English question's words is most of its cost: ~9 words and pairs of ~5 tokens
+    each take ~50 ms on 2 cores, against ~18 ms for the question itself (docs/benchmarks.md),
+    and the same words («agreement», «municipality») come back in question after question."""
+
+    def __init__(self, size: int = CACHED_WORDS):
+        self.size = size
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, embedder, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            found = {}
+            for t in texts:
+                if t in self._rows:
+                    self._rows.move_to_end(t)
+                    found[t] = self._rows[t]
+        todo = [t for t in dict.fromkeys(texts) if t not in found]
+        if todo:
+            vectors = np.asarray(embedder.embed_queries(todo), dtype=np.float32)
+            with self._lock:
+                for t, v in zip(todo, vectors):
+                    found[t] = self._rows[t] = v
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.ndarray,
-                  tokens: list[str] | None = None) -> list[str]:
+                  tokens: list[str] | None = None, cache: VectorCache | None = None) -> list[str]:
     """The nearest corpus word to each of `words` (one embedding call for all).
 
     With `tokens` (the words of the question they come from, in order: Analyzer.tokens), a word
     written next to another of `words` takes the nearest corpus word of the two together when
     that one is nearer than its own: Norwegian writes as one word what English writes as two («welfare technology» ->
-    velferdsteknologi, where «welfare» alone finds «veiledning»)."""
+    velferdsteknologi, where «welfare» alone finds «veiledning»). `cache` keeps the vectors for the next question."""
     if not words or not len(vocab):
         return []
     pairs: dict[str, list[str]] = {}
@@ -84,7 +120,7 @@ def nearest_words(embedder, words: list[str], vocab: np.ndarray, vectors: np.nda
                 pairs.setdefault(a, []).append(f"{a} {b}")
                 pairs.setdefault(b, []).append(f"{a} {b}")
     texts = list(dict.fromkeys([*words, *(p for ps in pairs.values() for p in ps)]))
-    q = np.asarray(embedder.embed_queries(texts), dtype=np.float32)
+    q = cache.embed(embedder, texts) if cache is not None else np.asarray(embedder.embed_queries(texts), dtype=np.float32)
     sims = q @ vectors.astype(np.float32, copy=False).T  # the searcher passes a float32 copy: not copied again
     best, score = sims.argmax(axis=1), sims.max(axis=1)
     row = {t: i for i, t in enumerate(texts)}

@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from . import lexical_store
-from .bridge import MIN_LETTERS, english_dictionary, nearest_words, translate
+from .bridge import MIN_LETTERS, VectorCache, english_dictionary, nearest_words, translate
 from .index import IndexData
 from .profile import DocProfile, named_documents, profile_document
 from .query import Query, parse_query
@@ -86,6 +86,7 @@ class Searcher:
         self._sent_hi = np.searchsorted(spans[:, 0], np.arange(n), side="right") if n else np.zeros(0, np.int64)
         self._cache: dict[tuple[str, int], frozenset[str]] = {}
         self._word_vectors: np.ndarray | None = None  # float32 copy, made on the first English question
+        self._english_vectors = VectorCache()  # English words and pairs embedded before (bridge.py)
 
     # -- which agreement: each document's kind, date and names (profile.py) ---------------
     @cached_property
@@ -152,7 +153,8 @@ class Searcher:
                    if w not in names and len(w) >= MIN_LETTERS and not any(ch.isdigit() for ch in w)]
         if self._word_vectors is None:
             self._word_vectors = np.asarray(self.data.word_vectors, dtype=np.float32)
-        nearest = nearest_words(self.embedder, content, self.data.words, self._word_vectors, self.analyzer.tokens(text))
+        nearest = nearest_words(self.embedder, content, self.data.words, self._word_vectors, self.analyzer.tokens(text),
+                                self._english_vectors)
         vocab = self.lexical.vocab
         return names + translate(content, nearest, english_dictionary(self.params.english_dictionary),
                                  lambda word: self.analyzer.stem(word) in vocab)

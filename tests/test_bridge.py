@@ -117,12 +117,16 @@ def test_english_question_terms_hold_the_alternatives(fake_assistant):
 class TableEmbedder:
     """Vectors from a table: the similarities a test needs, exactly."""
 
+    dim = 3
+
     def __init__(self, table):
         self.table = table
+        self.embedded: list[str] = []
 
     def embed_queries(self, texts):
         import numpy as np
 
+        self.embedded += texts
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 
@@ -142,6 +146,29 @@ def test_two_english_words_may_find_one_norwegian_compound():
     question = "what does the agreement say about welfare technology".split()
     # «welfare» takes the pair's nearer word; «technology» keeps its own; «agreement» is not next to them
     assert bridge.nearest_words(emb, words, vocab, vectors, question) == ["veiledning", "velferdsteknologi", "teknologi"]
+
+
+def test_word_vectors_are_embedded_once_and_the_cache_is_bounded():
+    import numpy as np
+
+    table = {w: [float(i), 1.0, 0.0] for i, w in enumerate(["agreement", "welfare", "technology", "care", "dental"])}
+    emb, cache = TableEmbedder(table), bridge.VectorCache(size=3)
+    first = cache.embed(emb, ["agreement", "welfare", "agreement"])
+    assert np.array_equal(first, np.array([table["agreement"], table["welfare"], table["agreement"]], dtype=np.float32))
+    assert emb.embedded == ["agreement", "welfare"]  # a text once, however often asked for
+    again = cache.embed(emb, ["welfare", "technology"])
+    assert emb.embedded == ["agreement", "welfare", "technology"]  # only the new one
+    assert np.array_equal(again[0], first[1])
+    cache.embed(emb, ["care"])  # a fourth text: the least recently used («agreement») goes
+    assert len(cache) == 3
+    cache.embed(emb, ["agreement"])
+    assert emb.embedded[-1] == "agreement"
+    assert cache.embed(emb, []).shape == (0, 3)
+    # nearest_words gives the same words with and without the cache
+    vocab, vectors = np.array(["avtale", "velferd", "teknologi"]), np.eye(3, dtype=np.float32)
+    words = ["agreement", "welfare", "technology"]
+    assert (bridge.nearest_words(emb, words, vocab, vectors, cache=cache)
+            == bridge.nearest_words(emb, words, vocab, vectors))
 
 
 def test_a_word_with_alternatives_is_one_keyword_term(fake_assistant):
