@@ -35,4 +35,7 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# the package's bytecode, as pip writes it for a non-editable install: with PYTHONDONTWRITEBYTECODE
+# set (as on these machines) every start would otherwise compile ~40 modules (~0.13 s of a cold ask)
+.venv/bin/python -m compileall -q assistant app.py >/dev/null || true
 echo "ready: .venv" >&2
