@@ -34,7 +34,6 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +63,13 @@ def _dist_version(package: str) -> str | None:
 def _bm25s_version() -> str:
     if "bm25s" in sys.modules:
         return sys.modules["bm25s"].__version__
+    found = _dist_version("bm25s")
+    if found:
+        return found
+    from importlib.metadata import PackageNotFoundError, version  # ~30 ms to import: only when needed
+
     try:  # the installed distribution's version, without importing the package
-        return _dist_version("bm25s") or version("bm25s")
+        return version("bm25s")
     except PackageNotFoundError:  # pragma: no cover
         import bm25s
 
