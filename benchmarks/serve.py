@@ -17,6 +17,11 @@ users cycle through its questions (each user from another starting point) instea
 below, so that nothing the server keeps between questions is measured on 8 repeated ones.
 `--code DIR` runs the server from another checkout of the project (a before/after comparison
 from one benchmark script).
+
+`--floor` serves, instead of the assistant, a Gradio app with one /ask endpoint that returns a
+fixed answer of a real answer's size (~6 KB: five 600-character clauses and the text) at once,
+with the same queue settings: what Gradio and gradio_client alone cost on this machine, the
+floor under any figure of the real server.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ QUESTIONS = [
     "Når utløper avtalen mellom regjeringen og KS?",
 ]
 CALL_TIMEOUT = 60.0
+FLOOR_ANSWER = {"answered": True, "answerable": 0.9, "language": "nb", "lead": "x" * 90, "groups": [], "notes": [],
+                "clauses": [{"doc_id": "doc", "file": "doc.txt", "section": "1", "text": "x" * 600, "score": 0.5}
+                            for _ in range(5)], "text": "x" * 2800}
 
 
 def _free_port() -> int:
@@ -94,7 +102,7 @@ def _ask(client, question: str):
 
 def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: float = 60.0, warm_questions: int = 100,
               corpus: Path = SEED_CORPUS, log=print, ssl_verify: bool = True, questions: list[str] | None = None,
-              code: Path | None = None) -> dict:
+              code: Path | None = None, floor: bool = False) -> dict:
     from gradio_client import Client
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -110,10 +118,12 @@ def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: floa
     questions = questions or list(QUESTIONS)
     cmd = [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--corpus", str(work / "corpus"), "--index", str(work / "index")]
+    if floor:
+        cmd = [sys.executable, "-m", "benchmarks.serve", "--_floor-server", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             cwd=str(code) if code is not None else None)
-    out: dict = {"model": model, "users": users, "seconds": seconds, "ssl_verify": ssl_verify,
-                 "questions": len(questions), "code": str(code) if code is not None else None}
+    out: dict = {"model": "floor (fixed answer)" if floor else model, "users": users, "seconds": seconds,
+                 "ssl_verify": ssl_verify, "questions": len(questions), "code": str(code) if code is not None else None}
     try:
         out["start_s"] = round(_wait_until_up(proc, url, 300), 2)
         out["rss_ready_mb"] = _rss_mb(proc.pid)
@@ -123,9 +133,8 @@ def run_serve(index_src: Path | None, model: str, users: int = 50, seconds: floa
         out["rss_after_100_mb"] = _rss_mb(proc.pid)
         log(f"  serve: ready in {out['start_s']} s, RSS {out['rss_ready_mb']} MB, "
             f"after {warm_questions} questions {out['rss_after_100_mb']} MB")
-        cpu0 = _cpu_s(proc.pid)
-        out.update(_load(url, users, seconds, ssl_verify, questions))
-        out["server_cpu_ms_per_answer"] = round(1000 * (_cpu_s(proc.pid) - cpu0) / max(out["answered"], 1), 1)
+        out.update(_load(url, users, seconds, ssl_verify, questions, server_pid=proc.pid))
+        out["server_cpu_ms_per_answer"] = round(1000 * out.pop("server_cpu_s") / max(out["answered"], 1), 1)
         out["rss_after_load_mb"] = _rss_mb(proc.pid)
         log(f"  serve: {users} users x {seconds:.0f} s: {out['per_second']} questions/s, errors {out['errors']}, "
             f"p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms, RSS {out['rss_after_load_mb']} MB")
@@ -147,7 +156,10 @@ def _cpu_s(pid: int) -> float:
     return t.user + t.system
 
 
-def _load(url: str, users: int, seconds: float, ssl_verify: bool = True, questions: list[str] | None = None) -> dict:
+def _load(url: str, users: int, seconds: float, ssl_verify: bool = True, questions: list[str] | None = None,
+          server_pid: int | None = None) -> dict:
+    """`users` clients asking for `seconds`; with `server_pid`, also the server's CPU seconds from
+    the start signal to the end (not the users' connecting: each Client reads the app's /config)."""
     from gradio_client import Client
 
     questions = questions or list(QUESTIONS)
@@ -181,17 +193,36 @@ def _load(url: str, users: int, seconds: float, ssl_verify: bool = True, questio
     threads = [threading.Thread(target=user, args=(n,), daemon=True) for n in range(users)]
     for t in threads:
         t.start()
+    cpu0 = _cpu_s(server_pid) if server_pid is not None else 0.0
     deadline[0] = time.monotonic() + seconds
     gate.wait(timeout=60)
     t0 = time.monotonic()
     for t in threads:
         t.join(timeout=max(0.0, deadline[0] - time.monotonic()) + CALL_TIMEOUT + 5)
     wall = time.monotonic() - t0
+    cpu = _cpu_s(server_pid) - cpu0 if server_pid is not None else None
     ms = sorted(x * 1000 for x in latencies)
     q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else (ms * 99 or [0.0] * 99)
     return {"answered": len(ms), "errors": len(errors), "error_examples": errors[:3], "wall_s": round(wall, 1),
             "per_second": round(len(ms) / wall, 2), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1),
-            "hung_users": sum(t.is_alive() for t in threads)}
+            "hung_users": sum(t.is_alive() for t in threads), **({"server_cpu_s": cpu} if cpu is not None else {})}
+
+
+def serve_floor(port: int) -> None:
+    """The `--floor` server: one /ask endpoint with the real app's signature and queue settings."""
+    import gradio as gr
+
+    from assistant import Config
+    from assistant.web.serve import STATUS_UPDATE_S, quiet_queue_analytics
+
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        return {"question": question, "search_query": question, **FLOOR_ANSWER}
+
+    with gr.Blocks(analytics_enabled=False) as demo:
+        gr.api(ask, api_name="ask", concurrency_limit=Config().ask_concurrency, concurrency_id="ask")
+    demo.queue(default_concurrency_limit=2, status_update_rate=STATUS_UPDATE_S)
+    quiet_queue_analytics(demo)
+    demo.launch(server_name="127.0.0.1", server_port=port, show_error=False, enable_monitoring=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,10 +237,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="users as Client(url, ssl_verify=False): no CA bundle loaded per call (plain http anyway)")
     p.add_argument("--questions", help="a questions.jsonl whose questions the users cycle through (else 8 built-in ones)")
     p.add_argument("--code", help="run the server from this checkout of the project (before/after comparisons)")
+    p.add_argument("--floor", action="store_true", help="serve a fixed answer instead (Gradio's own cost)")
+    p.add_argument("--_floor-server", dest="floor_server", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.floor_server:
+        serve_floor(args.floor_server)
+        return 0
     print(json.dumps(run_serve(Path(args.index) if args.index else None, args.model, args.users, args.seconds,
                                ssl_verify=args.ssl_verify, questions=read_questions(args.questions),
-                               code=Path(args.code).resolve() if args.code else None), indent=1))
+                               code=Path(args.code).resolve() if args.code else None, floor=args.floor), indent=1))
     return 0
 
 
