@@ -826,6 +826,8 @@ def run(opts: Options, embedder=None, log=print) -> dict:
 
             log(f"[serve] one `assistant serve`: 100 questions, then {opts.serve_users} users x {opts.serve_seconds:.0f} s")
             report["serve"] = run_serve(work / "seed-index", opts.model, opts.serve_users, opts.serve_seconds, log=log)
+            log("[serve] the floor: the same load against a Gradio app that returns a fixed answer")
+            report["serve_floor"] = run_serve(None, opts.model, opts.serve_users, opts.serve_seconds, log=log, floor=True)
         if "hnsw_recall_real" not in report:  # no real queries: random unit vectors show the machinery
             rng = np.random.default_rng(0)
             db = rng.normal(size=(2000, 64)).astype(np.float32)
@@ -1037,14 +1039,21 @@ def markdown(r: dict) -> str:
     if sv:
         lines += ["", "## One `assistant serve` process under load", "",
                   f"`{sv['model']}` ({MODEL_FILES.get(sv['model'], '?')}), seed corpus, 127.0.0.1. The users are "
-                  "gradio_client threads of the benchmark process, on the same 2 cores as the server.", "",
-                  "| ready after (s) | RSS ready (MB) | RSS after 100 questions (MB) | users x s | questions/s | "
-                  "answered | errors | p50 / p95 (ms) | RSS after the load (MB) |",
-                  "|---|---|---|---|---|---|---|---|---|",
-                  f"| {_f(sv.get('start_s'))} | {_f(sv.get('rss_ready_mb'), 0)} | {_f(sv.get('rss_after_100_mb'), 0)} | "
-                  f"{sv['users']} x {sv['seconds']:.0f} | {_f(sv.get('per_second'), 2)} | {sv.get('answered')} | "
-                  f"{sv.get('errors')} | {_f(sv.get('p50_ms'), 0)} / {_f(sv.get('p95_ms'), 0)} | "
-                  f"{_f(sv.get('rss_after_load_mb'), 0)} |"]
+                  "gradio_client threads of the benchmark process, on the same 2 cores as the server. The floor row "
+                  "is the same load against a Gradio app with the same queue settings whose /ask returns a fixed "
+                  "answer of a real answer's size at once (`python -m benchmarks.serve --floor`): Gradio's and "
+                  "gradio_client's own cost.", "",
+                  "| server | ready after (s) | RSS ready (MB) | RSS after 100 questions (MB) | users x s | questions/s | "
+                  "answered | errors | p50 / p95 (ms) | server CPU per answer (ms) | RSS after the load (MB) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for label, row in (("`assistant serve`", sv), ("floor: fixed answer", r.get("serve_floor"))):
+            if row:
+                lines.append(
+                    f"| {label} | {_f(row.get('start_s'))} | {_f(row.get('rss_ready_mb'), 0)} | "
+                    f"{_f(row.get('rss_after_100_mb'), 0)} | {row['users']} x {row['seconds']:.0f} | "
+                    f"{_f(row.get('per_second'), 2)} | {row.get('answered')} | {row.get('errors')} | "
+                    f"{_f(row.get('p50_ms'), 0)} / {_f(row.get('p95_ms'), 0)} | {_f(row.get('server_cpu_ms_per_answer'))} | "
+                    f"{_f(row.get('rss_after_load_mb'), 0)} |")
 
     sc = r.get("scale")
     if sc:
