@@ -1230,7 +1230,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # measured by hand (benchmarks/serve.py, before/after a change): kept
 KEPT_SECTIONS = ("## Throughput", "## Per-question cost: branch speed-10, 2026-12-01 13:52–15:00 UTC (issues 10 and 11)",
-                 "## After that run: the 100k-clause cold start with its keyword state saved (2026-12-01 15:45 UTC)")
+                 "## After that run: the 100k-clause cold start with its keyword state saved (2026-12-01 15:45 UTC)",
+                 "## Since the 15:12 run: CPU per answer, cold start and the Gradio floor (2026-12-01 16:10–18:15 UTC, issues 10 and 11)")
 
 
 def _write_page(page: Path, text: str) -> None:
