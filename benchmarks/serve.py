@@ -84,11 +84,16 @@ def _wait_until_up(proc: subprocess.Popen, url: str, timeout: float) -> float:
 
 
 def read_questions(path: Path | None) -> list[str]:
-    """The questions of a questions.jsonl (its "question" fields), or the built-in 8."""
+    """The questions of a questions.jsonl (read as `assistant eval` reads it), or the built-in 8."""
     if path is None:
         return list(QUESTIONS)
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    found = [r["question"] for r in rows if isinstance(r, dict) and str(r.get("question", "")).strip()]
+    from assistant.errors import AssistantError
+    from assistant.evaluate import read_questions as read_set
+
+    try:
+        found = [r["question"] for r in read_set(Path(path)) if r["question"].strip()]
+    except AssistantError as exc:
+        raise SystemExit(str(exc)) from None
     if not found:
         raise SystemExit(f"{path} holds no questions")
     return found
@@ -213,15 +218,14 @@ def serve_floor(port: int) -> None:
     import gradio as gr
 
     from assistant import Config
-    from assistant.web.serve import STATUS_UPDATE_S, quiet_queue_analytics
+    from assistant.web.serve import configure_queue
 
     def ask(question: str, history: list[str] | None = None) -> dict:
         return {"question": question, "search_query": question, **FLOOR_ANSWER}
 
     with gr.Blocks(analytics_enabled=False) as demo:
-        gr.api(ask, api_name="ask", concurrency_limit=Config().ask_concurrency, concurrency_id="ask")
-    demo.queue(default_concurrency_limit=2, status_update_rate=STATUS_UPDATE_S)
-    quiet_queue_analytics(demo)
+        gr.api(ask, api_name="ask", concurrency_limit=Config.from_env().ask_concurrency, concurrency_id="ask")
+    configure_queue(demo)
     demo.launch(server_name="127.0.0.1", server_port=port, show_error=False, enable_monitoring=False)
 
 

@@ -55,7 +55,7 @@ from assistant.answer import result_row
 from assistant.config import Config
 from assistant.e5convert import DEFAULT_MODEL, FP32_MODEL, INT8_MODEL
 
-from .common import PROJECT_ROOT, SEED_CORPUS, eval_dir, keep_work
+from .common import PROJECT_ROOT, SEED_CORPUS, eval_dir, keep_work, read_jsonl, write_jsonl
 from .quality import by_lang
 
 __all__ = ["LangChainPeer", "hnsw_recall", "latency_stats", "main", "make_scaled_index", "run"]
@@ -138,18 +138,6 @@ def _timed(fn, *args, **kwargs):
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 # -- the LangChain peer ------------------------------------------------------------------------
@@ -508,7 +496,7 @@ class Options:
 def _questions(path: Path, docs: set[str] | None = None, limit: int = 0) -> list[dict]:
     if not path.is_file():
         return []
-    rows = _read_jsonl(path)
+    rows = read_jsonl(path)
     if docs is not None:
         def ok(q):
             gold = [q["doc"]] if "doc" in q else [a["doc"] for a in q.get("answers", [])]
@@ -566,7 +554,7 @@ def bench_corpus(name: str, corpus: Path, questions_path: Path | None, work: Pat
             answer = assistant.ask(q["question"])
             row["answer"] = " ".join(answer.lead) if answer.answered else ""
         ours_path = work / f"{name}-ours.jsonl"
-        _write_jsonl(ours_path, rows)
+        write_jsonl(ours_path, rows)
         part["latency"] = lat
         asked = [q for q in questions if q.get("question")][: opts.ask_questions]
         part["latency"]["ask_and_format"] = _ask_latency(assistant, asked)
@@ -585,7 +573,7 @@ def bench_corpus(name: str, corpus: Path, questions_path: Path | None, work: Pat
         if questions:
             brows, blat = _peer_queries(base, questions)
             base_path = work / f"{name}-peer.jsonl"
-            _write_jsonl(base_path, brows)
+            write_jsonl(base_path, brows)
             part["peer"]["latency"] = blat
             part["quality"]["peer"] = _score(questions_path, base_path, opts.eval_dir)
             part["by_lang"]["peer"] = by_lang(questions_path, base_path, opts.eval_dir)
@@ -807,7 +795,7 @@ def run(opts: Options, embedder=None, log=print) -> dict:
                 if qpath:
                     stems = {p.stem for p in files}
                     qpath = work / "norquad-quick-questions.jsonl"
-                    _write_jsonl(qpath, _questions(nq_q, stems))
+                    write_jsonl(qpath, _questions(nq_q, stems))
             part, nq_data = bench_corpus("norquad", corpus, qpath, work, embedder, opts, log)
             qvecs = part.pop("_qvecs", None)
             report["corpora"]["norquad"] = part

@@ -9,7 +9,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..progress import progress_printer
 
-__all__ = ["launch", "parse_auth", "quiet_queue_analytics"]
+__all__ = ["configure_queue", "launch", "parse_auth", "quiet_queue_analytics"]
 
 STATUS_UPDATE_S = 3.0
 ANALYTICS_EVERY = 1_000_000  # Gradio's queue summary for /monitoring, which is off: in effect never
@@ -45,6 +45,14 @@ def quiet_queue_analytics(demo) -> None:
         queue.ANAYLTICS_CACHE_FREQUENCY = ANALYTICS_EVERY
 
 
+def configure_queue(demo) -> None:
+    """The queue every served app gets (the assistant's, and the benchmark's floor app)."""
+    # the queue's position and wait estimates go to every waiting user every few seconds, not
+    # after every answer ("auto": with 50 waiting, each answer sent ~50 messages: CPU for nothing)
+    demo.queue(default_concurrency_limit=2, status_update_rate=STATUS_UPDATE_S)
+    quiet_queue_analytics(demo)
+
+
 def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 7860, auth=None,
            reindex: bool = False, **launch_kwargs):
     """Build the Assistant, read its index (a missing one is built; `reindex`: brought up to date with
@@ -77,10 +85,7 @@ def launch(config: Config | None = None, host: str = "127.0.0.1", port: int = 78
         print(f"Advarsel: appen lytter på {host} uten innlogging. Sett ASSISTANT_AUTH=bruker:passord for å kreve det.",
               flush=True)
     demo = build_app(assistant)
-    # the queue's position and wait estimates go to every waiting user every few seconds, not
-    # after every answer ("auto": with 50 waiting, each answer sent ~50 messages: CPU for nothing)
-    demo.queue(default_concurrency_limit=2, status_update_rate=STATUS_UPDATE_S)
-    quiet_queue_analytics(demo)
+    configure_queue(demo)
     kwargs = dict(server_name=host, server_port=int(port), auth=credentials, show_error=False,
                   max_file_size=config.max_file_bytes + 1024 * 1024, enable_monitoring=False)
     if credentials:
