@@ -3,18 +3,19 @@
     embeddings/lexical-<key>/
       clauses/      bm25s.BM25.save of the clause index, plus terms.json (term -> clauses using it)
       documents/    the same for the whole-document index
+      profiles.json each document's kind, date and names (profile.py; ~0.1 ms a document to make)
       state.json    key, sizes and a SHA-256 per file (written last)
 
 `<key>` hashes everything the state is computed from: the texts, named by the SHA-256 of the
 index's clause and document files (which the manifest verified when they were read; an index
 without them hashes the texts themselves: each clause's indexed text, each document's title
 and text), the code that makes the indexed text (SPLITTER_VERSION), and the analyzer (the
-source files of `Analyzer` and `Lexical`, the stop words, the PyStemmer and bm25s versions). Any change gives another key, so stale
-state is never read. A build (`assistant index`: IndexData.save_state) saves a missing or stale
-state and removes older `lexical-*` folders; a load only reads: it builds a missing state in
-memory and writes nothing. The
-folder is written under a temporary name and renamed into place; a damaged or unreadable
-state is rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
+source files of `Analyzer`, `Lexical` and profile.py, the stop words, the PyStemmer and bm25s
+versions). Any change gives another key, so stale state is never read. A build (`assistant
+index`: IndexData.save_state) saves a missing or stale state and removes older `lexical-*`
+folders; a load only reads: it builds a missing state in memory and writes nothing. The folder
+is written under a temporary name and renamed into place; a damaged or unreadable state is
+rebuilt. Saving is best effort: a read-only or full disk costs only the next start.
 The index's own files, manifest and generations are untouched. No pickle: JSON and .npy.
 
 A start that reads the state does not import bm25s: `SavedBM25` scores a saved index exactly as
@@ -48,6 +49,7 @@ STATE_PREFIX = "lexical-"
 _STATE = "state.json"
 _PARTS = ("clauses", "documents")
 _TERMS = "terms.json"
+_PROFILES = "profiles.json"
 
 
 def _dist_version(package: str) -> str | None:
@@ -79,10 +81,11 @@ def _bm25s_version() -> str:
 def _code_key(analyzer) -> bytes:
     import Stemmer
 
+    from . import profile
     from .retrieve.lexical import Lexical
 
     h = hashlib.blake2b(digest_size=16)
-    for obj in (type(analyzer), Lexical):  # their modules' source (inspect.getsource: ~65 ms of a cold start)
+    for obj in (type(analyzer), Lexical, profile):  # their modules' source (inspect.getsource: ~65 ms of a cold start)
         h.update(Path(inspect.getsourcefile(obj)).read_bytes())
     h.update("\n".join(sorted(getattr(analyzer, "_stop", ()))).encode("utf-8"))
     h.update(f"{_bm25s_version()}:{getattr(Stemmer, '__version__', '?')}".encode())
@@ -174,7 +177,7 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != _STATE)
 
 
-def _save(index_dir: Path, key: str, lexicals: dict) -> None:
+def _save(index_dir: Path, key: str, lexicals: dict, profiles: list | None) -> None:
     target = index_dir / f"{STATE_PREFIX}{key}"
     if target.exists():
         return
@@ -186,6 +189,9 @@ def _save(index_dir: Path, key: str, lexicals: dict) -> None:
             if lex.n:
                 lex.bm25.save(str(folder), show_progress=False)
             (folder / _TERMS).write_text(json.dumps(lex.vocab, ensure_ascii=False), encoding="utf-8")
+        if profiles is not None:
+            (tmp / _PROFILES).write_text(json.dumps([p.to_json() for p in profiles], ensure_ascii=False),
+                                         encoding="utf-8")
         state = {"key": key, "sizes": {p: lex.n for p, lex in lexicals.items()},
                  "sha256": {str(p.relative_to(tmp)): sha256(p) for p in _files(tmp)}}
         (tmp / _STATE).write_text(json.dumps(state), encoding="utf-8")
@@ -215,12 +221,18 @@ def _load(folder: Path, key: str, analyzer) -> dict:
         vocab = json.loads((folder / part / _TERMS).read_text(encoding="utf-8"))
         bm25 = SavedBM25(folder / part) if n else None
         out[part] = Lexical.from_state(analyzer, vocab, n, bm25)
+    if (folder / _PROFILES).is_file():
+        from .profile import DocProfile
+
+        profiles = [DocProfile.from_json(d) for d in json.loads((folder / _PROFILES).read_text(encoding="utf-8"))]
+        out["profiles"] = {p.doc_id: p for p in profiles}
     return out
 
 
-def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
+def load_or_build(data, analyzer, texts: dict[str, Sequence[str]], profiles=None) -> dict:
     """{"clauses": Lexical, "documents": Lexical} for `texts` (made from the IndexData `data`),
-    read from its index folder when saved there."""
+    read from its index folder when saved there; with "profiles" ({doc_id: DocProfile}) when they
+    were read or made. `profiles` makes them (a list in document order) for a build to save."""
     from .retrieve.lexical import Lexical
 
     index_dir = getattr(data, "index_dir", None)
@@ -239,8 +251,11 @@ def load_or_build(data, analyzer, texts: dict[str, Sequence[str]]) -> dict:
                 shutil.rmtree(folder, ignore_errors=True)
     lexicals = {part: Lexical(analyzer, list(texts[part])) for part in _PARTS}
     if writes:
+        made = profiles() if profiles is not None else None
         try:
-            _save(index_dir, key, lexicals)
+            _save(index_dir, key, lexicals, made)
         except OSError as exc:
             log.warning("cannot save the keyword index in %s (%s)", index_dir, exc)
+        if made is not None:
+            return {**lexicals, "profiles": {p.doc_id: p for p in made}}
     return lexicals

@@ -68,6 +68,15 @@ class DocProfile:
     def about(self) -> bool:
         return self.kind in ABOUT_KINDS
 
+    def to_json(self) -> dict:
+        return {"doc_id": self.doc_id, "kind": self.kind, "date": self.date, "years": sorted(self.years),
+                "title_stems": sorted(self.title_stems), "names": list(self.names)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> DocProfile:
+        return cls(str(d["doc_id"]), str(d["kind"]), str(d["date"]), frozenset(map(str, d["years"])),
+                   frozenset(map(str, d["title_stems"])), tuple(map(str, d["names"])))
+
 
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

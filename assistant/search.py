@@ -78,8 +78,11 @@ class Searcher:
         lexical = lexical_store.load_or_build(data, self.analyzer, {
             "clauses": self.texts,
             "documents": [titles.get(d, "") + "\n" + data.documents[d].text for d in cat.doc_ids],
-        })
+        }, profiles=self._make_profiles)
         self.lexical, self.doc_lexical = lexical["clauses"], lexical["documents"]
+        saved = lexical.get("profiles")
+        if saved is not None and list(saved) == self.doc_ids:
+            self.__dict__["profiles"] = saved  # read with the keyword state: the cached_property is set
         n = len(data.clauses)
         spans = data.sentences
         self._sent_lo = np.searchsorted(spans[:, 0], np.arange(n), side="left") if n else np.zeros(0, np.int64)
@@ -89,10 +92,14 @@ class Searcher:
         self._english_vectors = VectorCache()  # English words and pairs embedded before (bridge.py)
 
     # -- which agreement: each document's kind, date and names (profile.py) ---------------
+    def _make_profiles(self) -> list[DocProfile]:
+        return [profile_document(self.data.documents[d], self.analyzer) for d in self.doc_ids]
+
     @cached_property
     def profiles(self) -> dict[str, DocProfile]:
-        """Made on first use (~80 µs a document), not at start; computing it twice in two threads is harmless."""
-        return {d: profile_document(self.data.documents[d], self.analyzer) for d in self.doc_ids}
+        """Read with the saved keyword state (lexical_store.py), else made on first use (~0.1 ms a
+        document), not at start; computing it twice in two threads is harmless."""
+        return {p.doc_id: p for p in self._make_profiles()}
 
     @cached_property
     def doc_about(self) -> np.ndarray:  # per document position: 1.0 for a page about something (a ranker feature)

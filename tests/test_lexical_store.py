@@ -29,7 +29,9 @@ def test_saved_state_is_read_and_ranks_the_same(corpus_dir, tmp_path, fake_embed
         raise AssertionError("the keyword index was rebuilt instead of read")
 
     monkeypatch.setattr(Lexical, "__init__", rebuild)
+    monkeypatch.setattr(Searcher, "_make_profiles", rebuild)  # the documents' profiles are read too
     second = Searcher(load_index(tmp_path / "idx"), fake_embedder)  # reads, never rebuilds
+    assert second.profiles == first.profiles and len(second.profiles) == len(first.doc_ids) > 1
     for q in QUESTIONS:
         words = first.analyzer.words(q)
         assert first.lexical.expand(words) == second.lexical.expand(words)

@@ -20,17 +20,21 @@ class Catalogue:
     def __init__(self, clauses: Sequence[Clause]):
         self.clauses = clauses
         self.ids = [c.clause_id for c in clauses]
-        self.row_of = {cid: r for r, cid in enumerate(self.ids)}
-        self.doc_ids = sorted({c.doc_id for c in clauses})
+        self.row_of = dict(zip(self.ids, range(len(self.ids))))
+        docs = [c.doc_id for c in clauses]
+        self.doc_ids = sorted(set(docs))
         self.doc_pos = {d: i for i, d in enumerate(self.doc_ids)}
-        self.clause_doc = np.array([self.doc_pos[c.doc_id] for c in clauses], dtype=np.int64)
-        at = {(c.doc_id, c.ordinal): r for r, c in enumerate(clauses)}
-        n = len(clauses)
+        self.clause_doc = np.fromiter(map(self.doc_pos.__getitem__, docs), dtype=np.int64, count=len(docs))
+        ordinal = np.fromiter((c.ordinal for c in clauses), dtype=np.int64, count=len(docs))
+        # neighbours: in (document, ordinal) order, the next row is (doc_id, ordinal + 1) when it is that
+        order = np.lexsort((ordinal, self.clause_doc))
+        a, b = order[:-1], order[1:]
+        linked = (self.clause_doc[a] == self.clause_doc[b]) & (ordinal[b] == ordinal[a] + 1)
+        n = len(docs)
         self.prev = np.full(n, -1, dtype=np.int64)  # row of (doc_id, ordinal - 1), or -1
         self.next = np.full(n, -1, dtype=np.int64)  # row of (doc_id, ordinal + 1), or -1
-        for r, c in enumerate(clauses):
-            self.prev[r] = at.get((c.doc_id, c.ordinal - 1), -1)
-            self.next[r] = at.get((c.doc_id, c.ordinal + 1), -1)
+        self.next[a[linked]] = b[linked]
+        self.prev[b[linked]] = a[linked]
 
     def __len__(self) -> int:
         return len(self.ids)
