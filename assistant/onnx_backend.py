@@ -347,6 +347,7 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.path = Path(onnx_path)
         self.batch_size = batch_size
         self.table = None  # the word-embedding table, when it is kept out of the graph
         if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):

@@ -17,7 +17,8 @@ scaled up to 100 000 clauses, all with the default model unless a row says other
   peer: `langchain-text-splitters`' RecursiveCharacterTextSplitter(1000, 200) + FAISS
   IndexFlatIP + the same model ("query: "/"passage: " prompts), dense only;
 * each model file (fp32 and int8): quality on both sets, cosine against fp32, embedding speed;
-* one `assistant serve` process: RSS after 100 questions, then 50 gradio_client users for 60 s;
+* one `assistant serve` process: RSS after 100 questions, then 50 and 20 gradio_client users for
+  60 s each, asking seed-dev's questions, with the Gradio floor (a fixed answer) at each;
 * recall@10/@100 of the approximate dense index (HNSW) against exact search.
 
 Real and generated data: the seed and norquad-dev corpora, their questions, every clause
@@ -74,6 +75,7 @@ TARGETS = {  # name -> (limit, "max" | "min"), from issue 10
     "scale_cold_start_s": (5.0, "max"),
     "reindex_unchanged_embedded": (0, "max"),
     "serve_load_errors": (0, "max"),
+    "serve_load_p95_ms": (1500.0, "max"),
 }
 
 
@@ -488,7 +490,7 @@ class Options:
     fake: bool = False  # a test embedder: no cold starts, no recall on "real" vectors
     skip_models: bool = False
     skip_serve: bool = False
-    serve_users: int = 50
+    serve_users: tuple[int, ...] = (50, 20)  # a load run (and a floor run) for each
     serve_seconds: float = 60.0
     eval_dir: Path | None = None  # the evaluation sets (--eval / ASSISTANT_EVAL); None: the seed corpus only
 
@@ -665,6 +667,28 @@ def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: P
     return out
 
 
+# -- the served app under load ----------------------------------------------------------------------
+def bench_serve(index_src: Path, evals: Path, opts, log=print) -> list[dict]:
+    """For each number of users (most first): `assistant serve`, then the Gradio floor, under that load.
+
+    The users ask seed-dev's questions when the sets are there, and are Client(url, ssl_verify=False):
+    on plain http over loopback that changes only the client's cost (gradio_client otherwise loads the
+    CA bundle for every call, ~70 ms of CPU on the 2 cores that the server shares; serve.py)."""
+    from .serve import read_questions, run_serve
+
+    qfile = evals / "seed-dev" / "questions.jsonl"
+    questions = read_questions(qfile if qfile.is_file() else None)
+    runs = []
+    for users in sorted(opts.serve_users, reverse=True):
+        for floor in (False, True):
+            what = "the floor (a fixed answer)" if floor else "one `assistant serve`: 100 questions, then"
+            log(f"[serve] {what} {users} users x {opts.serve_seconds:.0f} s")
+            row = run_serve(None if floor else index_src, opts.model, users, opts.serve_seconds, log=log,
+                            ssl_verify=False, questions=questions, floor=floor)
+            runs.append({**row, "floor": floor})
+    return runs
+
+
 # -- the model files ------------------------------------------------------------------------------
 def bench_models(work: Path, evals: Path, log=print, quick: bool = False) -> dict:
     """fp32 against int8: quality on both sets (fresh indexes), agreement, speed."""
@@ -700,6 +724,88 @@ def bench_models(work: Path, evals: Path, log=print, quick: bool = False) -> dic
                                   "mean": round(float(np.mean(np.concatenate([np.sum(q32 * q8, 1), np.sum(p32 * p8, 1)]))), 5),
                                   "texts": len(texts) + len(passages)}
     return out
+
+
+COMPUTE_QUESTIONS = ("Hvor lenge gjelder avtalen?", "Hva sier avtalen om velferdsteknologi og opplæring av ansatte?",
+                     "What does the agreement say about competence?")
+
+
+def _dense_flops(graph_path: Path) -> tuple[float, int]:
+    """FLOPs per token of the graph's weight products (MatMul with a 2-D weight, and an Attention
+    node's query/key/value projection), and the layers' hidden width: for each layer, the attention
+    scores and their weighted sum add 4 x tokens x width per token."""
+    import onnx
+
+    model = onnx.load(str(graph_path), load_external_data=False)
+    shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    per_token, width, layers = 0.0, 0, 0
+    for node in model.graph.node:
+        w = shapes.get(node.input[1]) if len(node.input) > 1 else None
+        if node.op_type == "MatMul" and w is not None and len(w) == 2:
+            per_token += 2.0 * w[0] * w[1]
+        elif node.op_type == "Attention" and w is not None and len(w) == 2:
+            per_token += 2.0 * w[0] * w[1]
+            width, layers = w[0], layers + 1
+    return per_token, width * layers
+
+
+def model_compute(embedder, questions: list[str], passages: list[str]) -> dict:
+    """Where a forward pass's time goes (ONNX Runtime's own profile, the served graph, 2 threads), and the
+    rate of its weight products in GFLOP/s: what this machine's cores give the model."""
+    import collections
+
+    import onnxruntime as ort
+
+    enc = embedder.onnx
+    if enc is None:
+        return {"skipped": "the model does not run on ONNX Runtime"}
+    per_token, attn = _dense_flops(enc.path)
+    out = {"graph": enc.path.name}
+    for name, texts, prompt, batch in (("question", questions, "query: ", 1), ("passages", passages, "passage: ", 16)):
+        o = ort.SessionOptions()
+        o.intra_op_num_threads, o.inter_op_num_threads = os.cpu_count() or 1, 1
+        o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        o.enable_profiling = True
+        o.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"ort-profile-{os.getpid()}")
+        session = ort.InferenceSession(str(enc.path), o, providers=["CPUExecutionProvider"])
+        flops, tokens, runs = 0.0, 0, 0
+        encodings = sorted(enc.tokenize([prompt + t for t in texts]), key=len)  # as encode() batches them
+        for i in range(0, len(encodings), batch):
+            rows = encodings[i : i + batch]
+            width = max(len(r) for r in rows)
+            ids = np.full((len(rows), width), enc.pad_id, dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for j, r in enumerate(rows):
+                ids[j, : len(r)], mask[j, : len(r)] = r, 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if enc.table is not None:
+                feed["inputs_embeds"] = enc.table.take(ids)
+            session.run(None, feed)
+            flops += ids.size * (per_token + 4.0 * width * attn)  # padded tokens are computed too
+            tokens, runs = tokens + int(mask.sum()), runs + 1
+        profile = Path(session.end_profiling())
+        events = json.loads(profile.read_text())
+        profile.unlink(missing_ok=True)
+        by_op = collections.Counter()
+        for e in events:
+            if e.get("cat") == "Node" and str(e.get("name", "")).endswith("_kernel_time"):
+                by_op[e["args"]["op_name"]] += e["dur"] / 1000.0
+        run_ms = [e["dur"] / 1000.0 for e in events if e.get("name") == "model_run"]
+        dense_ms = by_op["MatMul"] + by_op["Attention"]
+        out[name] = {"texts": len(texts), "tokens_per_text": round(tokens / max(len(texts), 1), 1),
+                     "run_ms_per_text": round(sum(run_ms) / max(len(texts), 1), 2),
+                     "kernel_ms_per_text": {k: round(v / len(texts), 3) for k, v in by_op.most_common(6)},
+                     "dense_share": round(dense_ms / max(sum(by_op.values()), 1e-9), 3),
+                     "dense_gflops_per_s": round(flops / (dense_ms / 1000.0) / 1e9, 1) if dense_ms else None,
+                     "gflop_per_text": round(flops / max(len(texts), 1) / 1e9, 3)}
+    return out
+
+
+def _seed_clauses():
+    from assistant.loaders import list_documents, load_document
+    from assistant.split import split_document
+
+    return [c for path in list_documents(SEED_CORPUS) for c in split_document(load_document(path))]
 
 
 def _norquad_sample_clauses(evals: Path, n: int):
@@ -809,13 +915,16 @@ def run(opts: Options, embedder=None, log=print) -> dict:
             report["corpora"]["norquad"] = {"skipped": f"no corpus in {nq_dir}"}
         if not fake and not opts.skip_models:
             report["models"] = bench_models(work, evals, log, opts.quick)
+        if not fake:
+            log("[compute] one forward pass, operator by operator (ONNX Runtime's profile)")
+            qfile = evals / "seed-dev" / "questions.jsonl"
+            texts = [q["question"] for q in read_jsonl(qfile)] if qfile.is_file() else list(COMPUTE_QUESTIONS)
+            passages = ([c.text for c in _norquad_sample_clauses(evals, 120)] if (evals / "norquad-dev" / "corpus").is_dir()
+                        else [c.text for c in _seed_clauses()])
+            report["compute"] = model_compute(embedder, texts, passages)
         if not fake and not opts.skip_serve:
-            from .serve import run_serve
-
-            log(f"[serve] one `assistant serve`: 100 questions, then {opts.serve_users} users x {opts.serve_seconds:.0f} s")
-            report["serve"] = run_serve(work / "seed-index", opts.model, opts.serve_users, opts.serve_seconds, log=log)
-            log("[serve] the floor: the same load against a Gradio app that returns a fixed answer")
-            report["serve_floor"] = run_serve(None, opts.model, opts.serve_users, opts.serve_seconds, log=log, floor=True)
+            report["serve_runs"] = bench_serve(work / "seed-index", evals, opts, log)
+            report["serve"] = report["serve_runs"][0]  # the most users: the figures with limits
         if "hnsw_recall_real" not in report:  # no real queries: random unit vectors show the machinery
             rng = np.random.default_rng(0)
             db = rng.normal(size=(2000, 64)).astype(np.float32)
@@ -886,6 +995,7 @@ def check_targets(report: dict) -> list[dict]:
         add("scale_cold_start_s", big["cold_start"]["total_s"], f"{big['clauses']:,}-clause cold start to ready (s)")
     if sv:
         add("serve_load_errors", sv.get("errors"), f"{sv.get('users')} users x {sv.get('seconds'):.0f} s: errors")
+        add("serve_load_p95_ms", sv.get("p95_ms"), f"{sv.get('users')} users x {sv.get('seconds'):.0f} s: p95 (ms)")
     models = report.get("models") or {}
     if FP32_MODEL in models and INT8_MODEL in models:
         for set_name, ref in models[FP32_MODEL]["quality"].items():
@@ -1023,19 +1133,41 @@ def markdown(r: dict) -> str:
             lines.append(f"int8 against fp32, cosine over {cos['texts']} Norwegian and English texts: min {cos['queries_min']} "
                          f"(questions), {cos['passages_min']} (clauses), mean {cos['mean']}.")
 
+    cp = r.get("compute") or {}
+    if cp.get("question"):
+        q, p = cp["question"], cp.get("passages") or {}
+        ops = ", ".join(f"{k} {v:.1f}" for k, v in q["kernel_ms_per_text"].items() if v >= 0.1)
+        lines += ["", "## What the cores give the model", "",
+                  f"ONNX Runtime's own profile of `{cp['graph']}` on {os.cpu_count()} threads (`model_compute`): a "
+                  f"question of {q['tokens_per_text']} tokens takes {q['run_ms_per_text']} ms a forward pass (ms per "
+                  f"operator: {ops}); the weight products ({q['gflop_per_text']} GFLOP, {q['dense_share']:.0%} of the "
+                  f"kernel time) run at {q['dense_gflops_per_s']} GFLOP/s."
+                  + (f" Clauses of {p['tokens_per_text']} tokens in batches of 16 take {p['run_ms_per_text']} ms each "
+                     f"({p['gflop_per_text']} GFLOP, weight products at {p['dense_gflops_per_s']} GFLOP/s)." if p else "")
+                  + " Two AVX2 cores do at most ~190 GFLOP/s of fp32 multiply-adds (2 cores x 2 FMA units x 8 lanes x "
+                  "2 operations x ~3 GHz): a question's small products reach about half of that, a batch of clauses "
+                  "most of it. The forward pass alone is then the floor under warm ask latency, and the clause and "
+                  "sentence passes under indexing speed, for this model in fp32 on this machine."]
+
     sv = r.get("serve")
     if sv:
+        runs = r.get("serve_runs") or [{**sv, "floor": False}, {**(r.get("serve_floor") or {}), "floor": True}]
+        asked = (f"the {sv['questions']} questions of seed-dev" if sv.get("questions", 0) > 8 else
+                 f"{sv.get('questions', 8)} built-in questions")
         lines += ["", "## One `assistant serve` process under load", "",
                   f"`{sv['model']}` ({MODEL_FILES.get(sv['model'], '?')}), seed corpus, 127.0.0.1. The users are "
-                  "gradio_client threads of the benchmark process, on the same 2 cores as the server. The floor row "
-                  "is the same load against a Gradio app with the same queue settings whose /ask returns a fixed "
-                  "answer of a real answer's size at once (`python -m benchmarks.serve --floor`): Gradio's and "
-                  "gradio_client's own cost.", "",
+                  "gradio_client threads of the benchmark process, on the same 2 cores as the server, asking "
+                  f"{asked} back to back"
+                  + (" (`Client(url, ssl_verify=False)`: plain http, no CA bundle loaded per call)"
+                     if sv.get("ssl_verify") is False else "") + ". The floor rows are the same load against a "
+                  "Gradio app with the same queue settings whose /ask returns a fixed answer of a real answer's size "
+                  "at once (`python -m benchmarks.serve --floor`): Gradio's and gradio_client's own cost.", "",
                   "| server | ready after (s) | RSS ready (MB) | RSS after 100 questions (MB) | users x s | questions/s | "
                   "answered | errors | p50 / p95 (ms) | server CPU per answer (ms) | RSS after the load (MB) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for label, row in (("`assistant serve`", sv), ("floor: fixed answer", r.get("serve_floor"))):
-            if row:
+        for row in runs:
+            if row.get("users"):
+                label = "floor: fixed answer" if row.get("floor") else "`assistant serve`"
                 lines.append(
                     f"| {label} | {_f(row.get('start_s'))} | {_f(row.get('rss_ready_mb'), 0)} | "
                     f"{_f(row.get('rss_after_100_mb'), 0)} | {row['users']} x {row['seconds']:.0f} | "
@@ -1169,7 +1301,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-peer", action="store_true", help="leave out the LangChain peer")
     p.add_argument("--skip-models", action="store_true", help="leave out the fp32/int8 comparison")
     p.add_argument("--skip-serve", action="store_true", help="leave out the `assistant serve` load")
-    p.add_argument("--serve-users", type=int, default=50)
+    p.add_argument("--serve-users", default="50,20", help="users of each load run, comma-separated")
     p.add_argument("--serve-seconds", type=float, default=60.0)
     p.add_argument("--docs", default=None, help="write the page here (default docs/benchmarks.md on a full run; 'none')")
     p.add_argument("--model", default=Config.from_env().model, help="model name or folder (env ASSISTANT_MODEL)")
@@ -1190,14 +1322,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {page}")
         return 0
     opts = Options(out=Path(a.out), quick=a.quick, skip_scale=a.skip_scale, skip_peer=a.skip_peer, model=a.model,
-                   skip_models=a.skip_models, skip_serve=a.skip_serve, serve_users=a.serve_users,
+                   skip_models=a.skip_models, skip_serve=a.skip_serve,
+                   serve_users=tuple(int(x) for x in str(a.serve_users).split(",") if x.strip()),
                    serve_seconds=a.serve_seconds, eval_dir=eval_dir(a.eval, required=not a.quick))
     if a.quick:
         opts.scale_sizes = (5_000,)
         opts.cold_runs = 1
         opts.ask_questions = 10
         opts.max_questions = 30
-        opts.serve_users, opts.serve_seconds = min(a.serve_users, 5), min(a.serve_seconds, 10.0)
+        opts.serve_users, opts.serve_seconds = (min(min(opts.serve_users), 5),), min(a.serve_seconds, 10.0)
     if a.scale:
         opts.scale_sizes = tuple(int(x) for x in a.scale.split(",") if x.strip())
     if a.cold_runs is not None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +145,19 @@ def test_serve_benchmark_questions_come_from_a_questions_file(tmp_path):
     path.write_text('{"id": 1}\n', encoding="utf-8")
     with pytest.raises(SystemExit):
         serve.read_questions(path)
+
+
+def test_model_compute_profiles_the_real_forward_pass(real_embedder):
+    """The benchmark's account of where a forward pass goes: ONNX Runtime's profile of the served graph."""
+    got = bench.model_compute(real_embedder, ["Hvor lenge gjelder avtalen?", "Who signed the agreement?"],
+                              ["Avtalen gjelder frem til 31. desember 2015, eller til én av partene velger å si den opp."] * 3)
+    if "skipped" in got:
+        pytest.skip(got["skipped"])
+    per_token, attention = bench._dense_flops(real_embedder.onnx.path)
+    assert 40e6 < per_token < 45e6 and attention == 384 * 12  # e5-small: ~21M weights in 12 layers of width 384
+    for part in ("question", "passages"):
+        row = got[part]
+        assert row["tokens_per_text"] > 5 and row["run_ms_per_text"] > 0
+        assert 0 < row["dense_share"] <= 1 and row["dense_gflops_per_s"] > 0
+        assert "MatMul" in row["kernel_ms_per_text"]
+    assert not list(Path(tempfile.gettempdir()).glob(f"ort-profile-{os.getpid()}*"))  # profiles removed
