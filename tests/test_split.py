@@ -99,3 +99,18 @@ def test_crlf_text_keeps_exact_offsets():
     clauses = split_document(doc)
     assert_rebuilds(doc, clauses)
     assert [c.text for c in clauses if c.kind == "item"] == ["punkt en", "punkt to"]
+
+
+def test_a_signature_line_is_quoted_with_the_whole_signature():
+    from assistant.retrieve.catalogue import Catalogue
+    from assistant.retrieve.passages import quote
+
+    clauses = split_document(load_document(SEED_CORPUS / "avtale-kvalitet-helse-omsorg-2012-2015.txt"))
+    catalogue = Catalogue(clauses)
+    row = next(r for r, c in enumerate(clauses) if c.text.startswith("Jonas Gahr Støre"))
+    lead, clause = quote(row, "Jonas Gahr Støre", catalogue)
+    assert lead == ["Oslo, 19. desember 2012", "Jonas Gahr Støre", "Helse- og omsorgsminister",
+                    "Gunn Marit Helgesen", "Styreleder KS"]  # each line as written
+    assert clause is clauses[row]
+    other = next(r for r, c in enumerate(clauses) if c.kind == "paragraph")  # a paragraph: the sentence alone
+    assert quote(other, "En setning.", catalogue)[0] == ["En setning."]

@@ -162,3 +162,10 @@ def test_a_nynorsk_answer_is_rendered_in_nynorsk(fake_assistant):
     body, _ = render_answer(answer, Analyzer(), first_ref=0)
     assert "Vis i dokumentet" in body and ("Dette står i avtalane" in body or "Avtalane seier ikkje" in body)
     assert "Spørsmål:" in format_answer_text(answer)
+
+
+@pytest.mark.slow
+def test_who_signed_is_answered_with_every_signatory_and_title(real_assistant):
+    answer = real_assistant.ask("Hvem signerte kvalitetsavtalen?")
+    assert answer.answered
+    assert {"Jonas Gahr Støre", "Helse- og omsorgsminister", "Gunn Marit Helgesen", "Styreleder KS"} <= set(answer.lead)

@@ -2,7 +2,8 @@
 
 A hit grows from its clause by neighbouring clauses of the same document, (doc_id, ordinal ± 1)
 from the catalogue, the side closer to the question first, up to `limit` characters. The answer
-sentence is quoted with its lead-in when it is a list item, and with its items when it is a lead-in.
+sentence is quoted with its lead-in when it is a list item, with its items when it is a lead-in, and
+with the whole signature when it is a line of one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from ..types import Clause
 from .catalogue import Catalogue
 
 __all__ = ["grow", "quote"]
+
+MAX_SIGNATURE_PARTS = 8  # a bound on what a signature quotes (place and date, and the signatories)
 
 
 def grow(row: int, catalogue: Catalogue, similarity, limit: int) -> tuple[int, int]:
@@ -36,9 +39,18 @@ def grow(row: int, catalogue: Catalogue, similarity, limit: int) -> tuple[int, i
 
 def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Clause]:
     """The answer sentence (from the clause at `row`) as quoted: a list item comes with its lead-in,
-    a lead-in with its items."""
+    a lead-in with its items, a line of a signature with the whole signature (place and date, each
+    signatory's name and title: a name says little without its title, nor one signatory without the
+    others)."""
     c = catalogue.clauses[row]
     sentence = " ".join(sentence.split())
+    if c.kind == "signature":
+        first = row
+        while catalogue.prev[first] >= 0 and catalogue.clauses[int(catalogue.prev[first])].kind == "signature":
+            first = int(catalogue.prev[first])
+        rows = [first, *_while_signature(catalogue, first)][:MAX_SIGNATURE_PARTS]
+        return [" ".join(line.split()) for r in rows for line in catalogue.clauses[r].text.splitlines()
+                if line.strip()], c  # each line as written (a quote is never text of our own)
     if c.kind == "item" and c.leadin:
         return [c.leadin, sentence], c
     if c.kind == "leadin":
@@ -50,3 +62,10 @@ def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Cla
             items.append("– " + " ".join(nxt.text.split()))
         return [sentence, *items], c
     return [sentence], c
+
+
+def _while_signature(catalogue: Catalogue, row: int):
+    for r in catalogue.following(row):
+        if catalogue.clauses[r].kind != "signature":
+            return
+        yield r
