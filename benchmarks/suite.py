@@ -726,6 +726,7 @@ def bench_models(work: Path, evals: Path, log=print, quick: bool = False) -> dic
     return out
 
 
+PEAK_GFLOPS = 190  # 2 AVX2 cores: 2 FMA units x 8 fp32 lanes x 2 operations x ~3 GHz each
 COMPUTE_QUESTIONS = ("Hvor lenge gjelder avtalen?", "Hva sier avtalen om velferdsteknologi og opplæring av ansatte?",
                      "What does the agreement say about competence?")
 
@@ -1144,10 +1145,12 @@ def markdown(r: dict) -> str:
                   f"kernel time) run at {q['dense_gflops_per_s']} GFLOP/s."
                   + (f" Clauses of {p['tokens_per_text']} tokens in batches of 16 take {p['run_ms_per_text']} ms each "
                      f"({p['gflop_per_text']} GFLOP, weight products at {p['dense_gflops_per_s']} GFLOP/s)." if p else "")
-                  + " Two AVX2 cores do at most ~190 GFLOP/s of fp32 multiply-adds (2 cores x 2 FMA units x 8 lanes x "
-                  "2 operations x ~3 GHz): a question's small products reach about half of that, a batch of clauses "
-                  "most of it. The forward pass alone is then the floor under warm ask latency, and the clause and "
-                  "sentence passes under indexing speed, for this model in fp32 on this machine."]
+                  + f" Two AVX2 cores do at most ~{PEAK_GFLOPS} GFLOP/s of fp32 multiply-adds (2 cores x 2 FMA units x "
+                  f"8 lanes x 2 operations x ~3 GHz): the question's products reached "
+                  f"{q['dense_gflops_per_s'] / PEAK_GFLOPS:.0%} of that"
+                  + (f", the clauses' {p['dense_gflops_per_s'] / PEAK_GFLOPS:.0%}" if p.get("dense_gflops_per_s") else "")
+                  + ". The forward pass alone is then the floor under warm ask latency, and the clause and sentence "
+                  "passes under indexing speed, for this model in fp32 on this machine."]
 
     sv = r.get("serve")
     if sv:
@@ -1352,7 +1355,9 @@ def main(argv: list[str] | None = None) -> int:
 # measured by hand (benchmarks/serve.py, before/after a change): kept
 KEPT_SECTIONS = ("## Throughput", "## Per-question cost: branch speed-10, 2026-12-01 13:52–15:00 UTC (issues 10 and 11)",
                  "## After that run: the 100k-clause cold start with its keyword state saved (2026-12-01 15:45 UTC)",
-                 "## Since the 15:12 run: CPU per answer, cold start and the Gradio floor (2026-12-01 16:10–18:15 UTC, issues 10 and 11)")
+                 "## Since the 15:12 run: CPU per answer, cold start and the Gradio floor (2026-12-01 16:10–18:15 UTC, issues 10 and 11)",
+                 "## Since the 17:36 run: the 100k first query, one ONNX thread, and the machine's own speed (2026-12-01 "
+                 "18:40–19:50 UTC, issues 10 and 11)")
 
 
 def _write_page(page: Path, text: str) -> None:
