@@ -52,7 +52,7 @@ from .onnx_fusion import FUSION_VERSION, fuse_attention
 from .spm_tokenizer import SpmTokenizer, ensure_spm
 
 __all__ = ["DERIVED", "FUSED_FILE", "INT8_MIN_COSINE", "OnnxEncoder", "derive", "ensure_fused", "ensure_lean",
-           "ensure_onnx", "export_pooled", "onnx_available"]
+           "ensure_onnx", "export_pooled", "onnx_available", "session_options"]
 
 log = logging.getLogger(__name__)
 
@@ -315,6 +315,20 @@ class TableRows:
             pass
 
 
+def session_options(threads: int | None = None):
+    """The options every session here runs with: `threads` intra-op threads (default: every core)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    # no busy-waiting threads: on a shared 2-core machine spinning threads starve each other
+    # (measured: allow_spinning=1 saved ~3 ms of a question's wall time, cost ~10 ms more CPU an `ask`)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
 class OnnxEncoder:
     """Tokenize as the folder's tokenizer.json does, run the exported graph, return unit vectors."""
 
@@ -339,28 +353,21 @@ class OnnxEncoder:
             tokenizer.no_padding()
             self.pad_id = tokenizer.token_to_id("<pad>") or 0
             self.tokenize = lambda texts: [e.ids for e in tokenizer.encode_batch(texts)]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # no busy-waiting threads: on a shared 2-core machine spinning threads starve each other
-        # (measured: allow_spinning=1 saved ~3 ms of a question's wall time, cost ~10 ms more CPU an `ask`)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(onnx_path), session_options(threads), providers=["CPUExecutionProvider"])
         self.path = Path(onnx_path)
         self.batch_size = batch_size
         self.table = None  # the word-embedding table, when it is kept out of the graph
         if any(i.name == EMBEDS_INPUT for i in self.session.get_inputs()):
             self.table = TableRows(table or Path(onnx_path).with_name(TABLE_FILE))
 
-    def encode(self, texts: list[str], prompt: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def batches(self, texts: list[str], prompt: str, batch_size: int | None = None):
+        """(rows of `texts`, feed) per batch of at most `batch_size` (default: the encoder's), shortest
+        first (little padding)."""
         encodings = self.tokenize([prompt + t for t in texts])
-        order = np.argsort([len(e) for e in encodings], kind="stable")  # little padding
-        parts = {}
-        for i in range(0, len(order), self.batch_size):
-            rows = order[i : i + self.batch_size]
+        order = np.argsort([len(e) for e in encodings], kind="stable")
+        size = batch_size or self.batch_size
+        for i in range(0, len(order), size):
+            rows = order[i : i + size]
             width = max(len(encodings[r]) for r in rows)
             ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -371,6 +378,13 @@ class OnnxEncoder:
             feed = {"input_ids": ids, "attention_mask": mask}
             if self.table is not None:
                 feed[EMBEDS_INPUT] = self.table.take(ids)
+            yield rows, feed
+
+    def encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = {}
+        for rows, feed in self.batches(texts, prompt):
             vectors = self.session.run(None, feed)[0]
             for j, r in enumerate(rows):
                 parts[int(r)] = vectors[j]

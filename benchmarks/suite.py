@@ -668,16 +668,23 @@ def bench_scale(source, qvecs: np.ndarray | None, questions: list[dict], work: P
 
 
 # -- the served app under load ----------------------------------------------------------------------
+def _seed_questions(evals: Path) -> list[str]:
+    """seed-dev's questions when the sets are there, else the load benchmark's built-in ones."""
+    from .serve import read_questions
+
+    qfile = evals / "seed-dev" / "questions.jsonl"
+    return read_questions(qfile if qfile.is_file() else None)
+
+
 def bench_serve(index_src: Path, evals: Path, opts, log=print) -> list[dict]:
     """For each number of users (most first): `assistant serve`, then the Gradio floor, under that load.
 
     The users ask seed-dev's questions when the sets are there, and are Client(url, ssl_verify=False):
     on plain http over loopback that changes only the client's cost (gradio_client otherwise loads the
     CA bundle for every call, ~70 ms of CPU on the 2 cores that the server shares; serve.py)."""
-    from .serve import read_questions, run_serve
+    from .serve import run_serve
 
-    qfile = evals / "seed-dev" / "questions.jsonl"
-    questions = read_questions(qfile if qfile.is_file() else None)
+    questions = _seed_questions(evals)
     runs = []
     for users in sorted(opts.serve_users, reverse=True):
         for floor in (False, True):
@@ -727,8 +734,6 @@ def bench_models(work: Path, evals: Path, log=print, quick: bool = False) -> dic
 
 
 PEAK_GFLOPS = 190  # 2 AVX2 cores: 2 FMA units x 8 fp32 lanes x 2 operations x ~3 GHz each
-COMPUTE_QUESTIONS = ("Hvor lenge gjelder avtalen?", "Hva sier avtalen om velferdsteknologi og opplæring av ansatte?",
-                     "What does the agreement say about competence?")
 
 
 def _dense_flops(graph_path: Path) -> tuple[float, int]:
@@ -757,33 +762,24 @@ def model_compute(embedder, questions: list[str], passages: list[str]) -> dict:
 
     import onnxruntime as ort
 
+    from assistant.onnx_backend import session_options
+
     enc = embedder.onnx
     if enc is None:
         return {"skipped": "the model does not run on ONNX Runtime"}
     per_token, attn = _dense_flops(enc.path)
     out = {"graph": enc.path.name}
     for name, texts, prompt, batch in (("question", questions, "query: ", 1), ("passages", passages, "passage: ", 16)):
-        o = ort.SessionOptions()
-        o.intra_op_num_threads, o.inter_op_num_threads = os.cpu_count() or 1, 1
-        o.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        o.enable_profiling = True
-        o.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"ort-profile-{os.getpid()}")
-        session = ort.InferenceSession(str(enc.path), o, providers=["CPUExecutionProvider"])
-        flops, tokens, runs = 0.0, 0, 0
-        encodings = sorted(enc.tokenize([prompt + t for t in texts]), key=len)  # as encode() batches them
-        for i in range(0, len(encodings), batch):
-            rows = encodings[i : i + batch]
-            width = max(len(r) for r in rows)
-            ids = np.full((len(rows), width), enc.pad_id, dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for j, r in enumerate(rows):
-                ids[j, : len(r)], mask[j, : len(r)] = r, 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if enc.table is not None:
-                feed["inputs_embeds"] = enc.table.take(ids)
+        options = session_options()
+        options.enable_profiling = True
+        options.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"ort-profile-{os.getpid()}")
+        session = ort.InferenceSession(str(enc.path), options, providers=["CPUExecutionProvider"])
+        flops, tokens = 0.0, 0
+        for _, feed in enc.batches(texts, prompt, batch):  # batched as encode() batches them
             session.run(None, feed)
-            flops += ids.size * (per_token + 4.0 * width * attn)  # padded tokens are computed too
-            tokens, runs = tokens + int(mask.sum()), runs + 1
+            ids = feed["input_ids"]
+            flops += ids.size * (per_token + 4.0 * ids.shape[1] * attn)  # padded tokens are computed too
+            tokens += int(feed["attention_mask"].sum())
         profile = Path(session.end_profiling())
         events = json.loads(profile.read_text())
         profile.unlink(missing_ok=True)
@@ -802,20 +798,15 @@ def model_compute(embedder, questions: list[str], passages: list[str]) -> dict:
     return out
 
 
-def _seed_clauses():
+def _corpus_clauses(folder: Path) -> list:
     from assistant.loaders import list_documents, load_document
     from assistant.split import split_document
 
-    return [c for path in list_documents(SEED_CORPUS) for c in split_document(load_document(path))]
+    return [c for path in list_documents(folder) for c in split_document(load_document(path))]
 
 
 def _norquad_sample_clauses(evals: Path, n: int):
-    from assistant.loaders import list_documents, load_document
-    from assistant.split import split_document
-
-    clauses = []
-    for path in list_documents(evals / "norquad-dev" / "corpus"):
-        clauses.extend(split_document(load_document(path)))
+    clauses = _corpus_clauses(evals / "norquad-dev" / "corpus")
     random.Random(0).shuffle(clauses)
     return clauses[:n]
 
@@ -918,10 +909,9 @@ def run(opts: Options, embedder=None, log=print) -> dict:
             report["models"] = bench_models(work, evals, log, opts.quick)
         if not fake:
             log("[compute] one forward pass, operator by operator (ONNX Runtime's profile)")
-            qfile = evals / "seed-dev" / "questions.jsonl"
-            texts = [q["question"] for q in read_jsonl(qfile)] if qfile.is_file() else list(COMPUTE_QUESTIONS)
+            texts = _seed_questions(evals)
             passages = ([c.text for c in _norquad_sample_clauses(evals, 120)] if (evals / "norquad-dev" / "corpus").is_dir()
-                        else [c.text for c in _seed_clauses()])
+                        else [c.text for c in _corpus_clauses(SEED_CORPUS)])
             report["compute"] = model_compute(embedder, texts, passages)
         if not fake and not opts.skip_serve:
             report["serve_runs"] = bench_serve(work / "seed-index", evals, opts, log)

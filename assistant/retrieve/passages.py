@@ -8,6 +8,8 @@ with the whole signature when it is a line of one.
 
 from __future__ import annotations
 
+from itertools import takewhile
+
 import numpy as np
 
 from ..types import Clause
@@ -48,7 +50,8 @@ def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Cla
         first = row
         while catalogue.prev[first] >= 0 and catalogue.clauses[int(catalogue.prev[first])].kind == "signature":
             first = int(catalogue.prev[first])
-        rows = [first, *_while_signature(catalogue, first)][:MAX_SIGNATURE_PARTS]
+        signed = takewhile(lambda r: catalogue.clauses[r].kind == "signature", catalogue.following(first))
+        rows = [first, *signed][:MAX_SIGNATURE_PARTS]
         return [" ".join(line.split()) for r in rows for line in catalogue.clauses[r].text.splitlines()
                 if line.strip()], c  # each line as written (a quote is never text of our own)
     if c.kind == "item" and c.leadin:
@@ -62,10 +65,3 @@ def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Cla
             items.append("– " + " ".join(nxt.text.split()))
         return [sentence, *items], c
     return [sentence], c
-
-
-def _while_signature(catalogue: Catalogue, row: int):
-    for r in catalogue.following(row):
-        if catalogue.clauses[r].kind != "signature":
-            return
-        yield r
