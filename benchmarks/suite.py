@@ -1347,7 +1347,9 @@ KEPT_SECTIONS = ("## Throughput", "## Per-question cost: branch speed-10, 2026-1
                  "## After that run: the 100k-clause cold start with its keyword state saved (2026-12-01 15:45 UTC)",
                  "## Since the 15:12 run: CPU per answer, cold start and the Gradio floor (2026-12-01 16:10–18:15 UTC, issues 10 and 11)",
                  "## Since the 17:36 run: the 100k first query, one ONNX thread, and the machine's own speed (2026-12-01 "
-                 "18:40–19:50 UTC, issues 10 and 11)")
+                 "18:40–19:50 UTC, issues 10 and 11)",
+                 "## Since the 19:26 run: questions batched together, one thread, fewer questions at once, and where the "
+                 "server's time goes (2026-12-01 20:40–21:35 UTC, issue 11)")
 
 
 def _write_page(page: Path, text: str) -> None:
