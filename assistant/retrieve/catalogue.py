@@ -49,7 +49,15 @@ class Catalogue:
 
     def following(self, row: int) -> Iterator[int]:
         """The rows after `row` in its document, in order."""
-        r = int(self.next[row])
+        return self._walk(self.next, row)
+
+    def preceding(self, row: int) -> Iterator[int]:
+        """The rows before `row` in its document, nearest first."""
+        return self._walk(self.prev, row)
+
+    @staticmethod
+    def _walk(links: np.ndarray, row: int) -> Iterator[int]:
+        r = int(links[row])
         while r >= 0:
             yield r
-            r = int(self.next[r])
+            r = int(links[r])

@@ -47,11 +47,11 @@ def quote(row: int, sentence: str, catalogue: Catalogue) -> tuple[list[str], Cla
     c = catalogue.clauses[row]
     sentence = " ".join(sentence.split())
     if c.kind == "signature":
-        first = row
-        while catalogue.prev[first] >= 0 and catalogue.clauses[int(catalogue.prev[first])].kind == "signature":
-            first = int(catalogue.prev[first])
-        signed = takewhile(lambda r: catalogue.clauses[r].kind == "signature", catalogue.following(first))
-        rows = [first, *signed][:MAX_SIGNATURE_PARTS]
+        def signed(rows):
+            return takewhile(lambda r: catalogue.clauses[r].kind == "signature", rows)
+
+        before = list(signed(catalogue.preceding(row)))[::-1]
+        rows = [*before, row, *signed(catalogue.following(row))][:MAX_SIGNATURE_PARTS]
         return [" ".join(line.split()) for r in rows for line in catalogue.clauses[r].text.splitlines()
                 if line.strip()], c  # each line as written (a quote is never text of our own)
     if c.kind == "item" and c.leadin:
