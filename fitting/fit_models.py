@@ -116,14 +116,14 @@ def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = 
     return Linear(tuple(names), mean, scale, res.x, 0.0)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, names, drop=()) -> Linear:
+def fit_logistic(x: np.ndarray, y: np.ndarray, names, drop=(), l2: float = L2) -> Linear:
     """Logistic regression, classes balanced; features named in `drop` keep weight 0."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.where(np.array([n not in drop for n in names]), x, 0.0)
     mean, scale = x.mean(0), x.std(0)
     scale = np.where(scale > 1e-9, scale, 1.0)
-    model = LogisticRegression(C=1.0 / (2 * L2 * len(x)), class_weight="balanced", max_iter=2000)
+    model = LogisticRegression(C=1.0 / (2 * l2 * len(x)), class_weight="balanced", max_iter=2000)
     model.fit((x - mean) / scale, y)
     return Linear(tuple(names), mean, scale, model.coef_[0], float(model.intercept_[0]))
 
@@ -147,19 +147,41 @@ def first_row(searcher, q: dict) -> int | None:
     return None
 
 
-def kept_words(words: list[str], keep: float, rng: random.Random) -> list[str]:
-    return words if keep >= 1.0 else [w for w in words if rng.random() < keep]
+REPLACE = ("drop", "unknown", "corpus")
 
 
-def variant_terms(searcher, query: Query, variant: str, keep: float, rng):
+def kept_words(words: list, keep: float, rng: random.Random, replace: str = "drop", vocab: list[str] | None = None) -> list:
+    """Each word kept with probability `keep`; a word not kept is left out ("drop"), or stands as a
+    word that the corpus never uses ("unknown": a paraphrase's own word, «utløper» for «gjelder frem
+    til»), or as a random corpus word ("corpus": an English word that the bridge maps to a wrong
+    Norwegian word)."""
+    if keep >= 1.0:
+        return words
+    out = []
+    for i, w in enumerate(words):
+        if rng.random() < keep:
+            out.append(w)
+        elif replace == "unknown":
+            out.append(f"#{i}")  # no corpus word: counted as unknown, weighted as the rarest
+        elif replace == "corpus" and vocab:
+            out.append(vocab[rng.randrange(len(vocab))])
+    return out
+
+
+def variant_terms(searcher, query: Query, variant: str, keep: float, rng, replace: str = "drop"):
     """The keyword side of a training question. "en": what an English twin of the question keeps
     after bridge.py maps its words to the corpus's: its names and numbers, and each other word
     with probability EN_WORD_KEPT."""
+    vocab = None
+    if replace == "corpus":
+        vocab = searcher.__dict__.get("_fit_vocab")
+        if vocab is None:
+            vocab = searcher.__dict__["_fit_vocab"] = sorted(searcher.lexical.vocab)
     if variant == "en":
         names = names_and_numbers(searcher.analyzer, query.text)
         others = [w for w in searcher.analyzer.words(query.text) if w not in names]
-        return query_terms(searcher, query, names + kept_words(others, EN_WORD_KEPT, rng))
-    return query_terms(searcher, query, kept_words(lexical_words(searcher, query), keep, rng))
+        return query_terms(searcher, query, names + kept_words(others, EN_WORD_KEPT, rng, replace, vocab))
+    return query_terms(searcher, query, kept_words(lexical_words(searcher, query), keep, rng, replace, vocab))
 
 
 def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Random, share: float = ABOUT_SHARE
@@ -244,8 +266,8 @@ def data_sha256(train_dir: Path, questions: list[dict], seeds_dir: Path) -> str:
 
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
-        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, about_share: float = ABOUT_SHARE,
-        with_plain: bool = False, model: str = DEFAULT_MODEL) -> dict:
+        abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, abstain_replace: dict | None = None,
+        l2: float = L2, about_share: float = ABOUT_SHARE, with_plain: bool = False, model: str = DEFAULT_MODEL) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
@@ -275,12 +297,13 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
     plain = Assistant(Config(corpus_dir=plain_corpus, index_dir=work / "train-index", models_file="off"),
                       embedder=embedder) if with_plain else None
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
+    abstain_replace = {v: "drop" for v in VARIANTS} | dict(abstain_replace or {})
     try:
         report = {"questions": asked, "questions_with_gold": len(questions),
                   "about_pages": sum(1 for p in corpus.glob("omtale-*.txt")), "with_plain_corpus": with_plain,
                   "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
                   "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives),
-                  "abstain_lexical_keep": abstain_keep}
+                  "abstain_lexical_keep": abstain_keep, "abstain_replace": abstain_replace, "l2": l2}
         log(f"indexing {corpus} and {seeds_dir}" + (f" and {plain_corpus}" if plain else ""))
         train.index()
         seeds.index()
@@ -318,7 +341,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                 gold = first_row(ts, q)
                 if gold is not None and gold in set(rows.tolist()):
                     groups.append((x, rows == gold))
-            rankers[variant] = fit_softmax(groups, RANK_FEATURES, drop=drop)
+            rankers[variant] = fit_softmax(groups, RANK_FEATURES, drop=drop, l2=l2)
             report[f"{variant}_ranker_groups"] = len(groups)
             # 2. sentence model, on the fitted ranker's top clauses
             sgroups, hits1, ranked_all = [], 0, []
@@ -334,7 +357,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                                  and ts.data.sentences[i][1] <= q["start"] < ts.data.sentences[i][2] for i in ids], bool)
                 if gold.any():
                     sgroups.append((sx, gold))
-            sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES)
+            sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES, l2=l2)
             report[f"{variant}_train_hit1"] = round(hits1 / sum(len(qs) for _, qs, _ in corpora), 4)
             report[f"{variant}_sentence_groups"] = len(sgroups)
             partial = Calibration({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
@@ -342,14 +365,14 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             xs, ys, kinds = [], [], []
             for (ts, q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
                 if abstain_keep < 1.0:  # the question in other words: some of its words do not match
-                    qt = variant_terms(ts, query, variant, abstain_keep, rng)
+                    qt = variant_terms(ts, query, variant, abstain_keep, rng, abstain_replace[variant])
                     ranked = rank(ts, query, qv, qt, partial, within=within)
                 chosen = choose_sentence(ts, query, qv, qt, ranked, partial)
                 cases = [(ts, ranked, chosen, qt, 1, "answerable")]
                 near = rank(ts, query, qv, qt, partial, exclude=frozenset(gold_rows(ts, q)), within=within)
                 cases.append((ts, near, choose_sentence(ts, query, qv, qt, near, partial), qt, 0, "near"))
                 if within is None and ts is corpora[0][0]:  # the seeds once per question
-                    sqt = variant_terms(ss, query, variant, abstain_keep, rng)
+                    sqt = variant_terms(ss, query, variant, abstain_keep, rng, abstain_replace[variant])
                     far = rank(ss, query, qv, sqt, partial)
                     cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
                 for searcher, rk, ch, terms, label, kind in cases:
@@ -362,7 +385,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             drop_abs = set(ABSTAIN_DROP.get(variant, ()))
             if abstain_only:
                 drop_abs |= {f for f in ABSTAIN_FEATURES if f not in abstain_only}
-            model = fit_logistic(x, y, ABSTAIN_FEATURES, drop=tuple(sorted(drop_abs)))
+            model = fit_logistic(x, y, ABSTAIN_FEATURES, drop=tuple(sorted(drop_abs)), l2=l2)
             # operating point: answer KEEP_ANSWERABLE of the answerable training questions (the bias
             # moves so that this point is probability 0.5)
             z = model.score(x)
@@ -387,7 +410,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                        + (f" --abstain-features {','.join(abstain_only)}" if abstain_only else "")
                        + (f" --negatives {','.join(negatives)}" if tuple(negatives) != ("far", "near") else "")
                        + (f" --abstain-keep {abstain_keep}" if abstain_keep < 1 else "")
+                       + (" --abstain-replace " + ",".join(f"{v}={r}" for v, r in sorted(abstain_replace.items()))
+                          if any(r != "drop" for r in abstain_replace.values()) else "")
                        + (f" --about-share {about_share}" if about_share != ABOUT_SHARE else "")
+                       + (f" --l2 {l2}" if l2 != L2 else "")
                        + (" --with-plain" if with_plain else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
@@ -427,11 +453,17 @@ def main(argv=None) -> int:
                     help="share of the train articles turned into pages about the others (about_corpus)")
     ap.add_argument("--abstain-keep", type=float, default=1.0,
                     help="keep each question word with this probability when fitting the abstention model")
+    ap.add_argument("--abstain-replace", default="",
+                    help="what stands for a word not kept, per variant: nb=unknown,en=corpus (drop, unknown, corpus)")
+    ap.add_argument("--l2", type=float, default=L2, help="ridge on the standardised weights of all three models")
     a = ap.parse_args(argv)
+    replace = dict(kv.split("=", 1) for kv in a.abstain_replace.split(",") if kv)
+    if not set(replace) <= set(VARIANTS) or not set(replace.values()) <= set(REPLACE):
+        ap.error(f"--abstain-replace: variants {VARIANTS}, values {REPLACE}")
     fit(a.train, a.seeds, a.out or calibration_file(a.model), model=a.model, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
-        negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, about_share=a.about_share,
-        work_dir=a.work, with_plain=a.with_plain)
+        negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, abstain_replace=replace,
+        l2=a.l2, about_share=a.about_share, work_dir=a.work, with_plain=a.with_plain)
     return 0
 
 

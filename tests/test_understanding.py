@@ -60,6 +60,25 @@ def test_without_apertium_the_question_is_searched_as_written(monkeypatch):
     assert query.language == "nn" and query.search_text == "Kva seier avtalen om tannhelse?"
 
 
+def test_a_training_question_in_other_words_keeps_drops_or_replaces_its_words():
+    """fit_models.py --abstain-replace: a word not kept is left out, or stands as a word the corpus
+    lacks, or as a corpus word; the random draws are the same for "drop" and "unknown"."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    from fit_models import kept_words
+
+    words = ["avtalen", "gjelder", "frem", "til", "desember", "kommunene", "partene", "oppsigelse"]
+    dropped = kept_words(words, 0.5, random.Random(3))
+    unknown = kept_words(words, 0.5, random.Random(3), "unknown")
+    corpus = kept_words(words, 0.5, random.Random(3), "corpus", ["helse", "omsorg"])
+    assert 0 < len(dropped) < len(words) and dropped == [w for w in unknown if not w.startswith("#")]
+    assert len(unknown) == len(words) and len(corpus) == len(words)
+    assert set(corpus) <= set(words) | {"helse", "omsorg"} and set(corpus) & {"helse", "omsorg"}
+    assert kept_words(words, 1.0, random.Random(3), "unknown") == words
+
+
 @pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
 def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedder, corpus_dir):
     import sys
