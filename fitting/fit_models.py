@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -168,15 +169,17 @@ def kept_words(words: list, keep: float, rng: random.Random, replace: str = "dro
     return out
 
 
+@lru_cache(maxsize=4)
+def corpus_words(searcher) -> list[str]:
+    """The corpus's search terms in a fixed order, for drawing one at random (made once a searcher)."""
+    return sorted(searcher.lexical.vocab)
+
+
 def variant_terms(searcher, query: Query, variant: str, keep: float, rng, replace: str = "drop"):
     """The keyword side of a training question. "en": what an English twin of the question keeps
     after bridge.py maps its words to the corpus's: its names and numbers, and each other word
     with probability EN_WORD_KEPT."""
-    vocab = None
-    if replace == "corpus":
-        vocab = searcher.__dict__.get("_fit_vocab")
-        if vocab is None:
-            vocab = searcher.__dict__["_fit_vocab"] = sorted(searcher.lexical.vocab)
+    vocab = corpus_words(searcher) if replace == "corpus" else None
     if variant == "en":
         names = names_and_numbers(searcher.analyzer, query.text)
         others = [w for w in searcher.analyzer.words(query.text) if w not in names]
