@@ -23,6 +23,7 @@ TEXTS = {
         "related": "Disse avsnittene ligner mest, men svarer ikke direkte:",
         "answer": "Dette står i avtalene:",
         "grouped": "Flere avtaler svarer på dette, den nyeste først:",
+        "also": "Kanskje også dette:",
         "about_note": "Avtaleteksten svarer ikke på dette; svaret er hentet fra en side om avtalen ({kind}).",
         "uncalibrated": "Modellen {model} har ingen egen kalibrering: rekkefølgen og «sier ikke noe om» er mindre sikre.",
         "sources": "Kilder",
@@ -35,6 +36,7 @@ TEXTS = {
         "related": "Desse avsnitta liknar mest, men svarer ikkje direkte:",
         "answer": "Dette står i avtalane:",
         "grouped": "Fleire avtalar svarer på dette, den nyaste først:",
+        "also": "Kanskje også dette:",
         "about_note": "Avtaleteksten svarer ikkje på dette; svaret er henta frå ei side om avtalen ({kind}).",
         "uncalibrated": "Modellen {model} har ikkje eiga kalibrering: rekkjefølgja og «seier ikkje noko om» er mindre sikre.",
         "sources": "Kjelder",
@@ -47,6 +49,7 @@ TEXTS = {
         "related": "These clauses are the closest, but do not answer it directly:",
         "answer": "This is what the agreements say:",
         "grouped": "Several agreements answer this, the newest first:",
+        "also": "Perhaps also this:",
         "about_note": "The agreement's own text does not answer this; the answer is from a page about it ({kind}).",
         "uncalibrated": "The model {model} has no calibration of its own: the order and «not covered» are less sure.",
         "sources": "Sources",
@@ -86,13 +89,14 @@ class Answer:
     follow_up: bool = False
     notes: list[str] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)  # one per agreement that answers, newest first
+    also: Group | None = None  # a second quote, when the lead alone is less likely than not to answer
 
     @property
     def read_first(self) -> str:
         """The text a person reads first: the quoted lead, or each agreement's quote when grouped."""
         if self.groups:
             return " ".join(" ".join(g.lead) for g in self.groups)
-        return " ".join(self.lead)
+        return " ".join([*self.lead, *(self.also.lead if self.also else [])])
 
     @property
     def texts(self) -> dict[str, str]:
@@ -107,6 +111,7 @@ class Answer:
             "language": self.language,
             "lead": self.lead,
             "groups": [g.to_json() for g in self.groups],
+            "also": self.also.to_json() if self.also else None,
             "notes": self.notes,
             "clauses": [
                 {
@@ -157,23 +162,34 @@ def answers_question(result: SearchResult, threshold: float) -> bool:
 def build_answer(question: str, search_query: str, result: SearchResult, documents: dict[str, Document],
                  threshold: float, follow_up: bool = False) -> Answer:
     """The answer: the quoted lead (chosen by the sentence model) when the abstention model says
-    the documents answer, else «not covered» with the nearest clauses."""
+    the documents answer, else «not covered» with the nearest clauses. When the lead alone is less
+    likely than not to hold the answer, the model's next sentence follows as a second quote with
+    its own source (`Answer.also`)."""
     language = result.language if result.language in TEXTS else "nb"
     answered = answers_question(result, threshold)
     hits = lead_first(result) if answered else result.hits
+    also = None
+    if answered and result.also and result.also_clause is not None:
+        c = result.also_clause
+        doc = documents[c.doc_id]
+        also = Group(c.doc_id, doc.title, doc.date, list(result.also), Hit(c, 0.0))
     return Answer(question, search_query, answered, language, list(result.lead) if answered else [], hits,
-                  documents, result.answerable, follow_up)
+                  documents, result.answerable, follow_up, also=also)
+
+
+def _holding(hits: list[Hit], clause) -> Hit | None:
+    """The hit whose passage holds `clause`."""
+    return next((h for h in hits if h.clause.doc_id == clause.doc_id
+                 and h.passage_start <= clause.start and clause.end <= h.passage_end), None)
 
 
 def lead_first(result: SearchResult) -> list[Hit]:
     """The hits with the one whose passage holds the quoted lead first (the answer's own source)."""
     lead = result.lead_clause
-    if lead is None:
+    first = _holding(result.hits, lead) if lead is not None else None
+    if first is None:
         return result.hits
-    for i, h in enumerate(result.hits):
-        if h.clause.doc_id == lead.doc_id and h.passage_start <= lead.start and lead.end <= h.passage_end:
-            return [h, *result.hits[:i], *result.hits[i + 1 :]]
-    return result.hits
+    return [first, *(h for h in result.hits if h is not first)]
 
 
 def result_row(hit: Hit, doc: Document, clauses_only: bool = False) -> dict:
@@ -195,6 +211,10 @@ def format_answer_text(answer: Answer) -> str:
     elif answer.answered:
         lines.append(t["answer"])
         lines.extend(f"  «{s}»" for s in answer.lead)
+        if answer.also:
+            a = answer.also
+            lines.append(f"{t['also']} ({source_label(a.hit, answer.documents[a.doc_id], answer.language)})")
+            lines.extend(f"  «{s}»" for s in a.lead)
     else:
         lines.append(t["no_answer"])
         if answer.hits:

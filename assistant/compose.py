@@ -48,15 +48,15 @@ def check_answer(answer: Answer, results: Iterable[SearchResult]) -> Answer:
     found = set()
     for r in results:
         found |= {h.clause.clause_id for h in r.hits}
-        if r.lead_clause is not None:
-            found.add(r.lead_clause.clause_id)
-    cited = [h.clause for h in answer.hits] + [g.hit.clause for g in answer.groups]
+        found |= {c.clause_id for c in (r.lead_clause, r.also_clause) if c is not None}
+    quoted = [*answer.groups, *([answer.also] if answer.also else [])]
+    cited = [h.clause for h in answer.hits] + [g.hit.clause for g in quoted]
     for c in cited:
         if c.clause_id not in found:
             raise AnswerError(f"the reply cites clause {c.clause_id}, which the search did not find",
                               "answer.unknown_citation", clause_id=c.clause_id)
     texts = [_flat_document(answer.documents[d].text) for d in {c.doc_id for c in cited} if d in answer.documents]
-    for q in list(answer.lead) + [s for g in answer.groups for s in g.lead]:
+    for q in list(answer.lead) + [s for g in quoted for s in g.lead]:
         q = _flat(q.removeprefix("– "))
         if q and not any(q in t for t in texts):
             raise AnswerError(f"the reply quotes text that is not in its sources: {q[:60]!r}", "answer.not_quoted")

@@ -71,6 +71,8 @@ def answer(searcher: Searcher, composer: Composer, text: str, threshold: float, 
     elif reply.answered and doc_id is None and not named:
         reply.groups, more = agreement_groups(searcher, result, top_k, context, threshold)
         searches += more
+        if reply.groups:  # each agreement's own quote stands in for a second quote
+            reply.also = None
     if result.uncalibrated:
         reply.notes.append(reply.texts["uncalibrated"].format(model=result.uncalibrated))
     return check_answer(reply, searches)

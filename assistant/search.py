@@ -46,6 +46,8 @@ class SearchResult:
     named: tuple[str, ...] = ()  # the documents the question names, which the search kept to
     qvec: np.ndarray | None = None  # the question's vector, for further searches of the same question
     uncalibrated: str = ""  # the embedding model, when it has no calibration of its own (the fallback ranked)
+    also: list[str] = field(default_factory=list)  # a second quote, when the lead alone is less likely than not to answer
+    also_clause: Clause | None = None  # the clause it is quoted from
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ class SearchParams:
     context_chars: int = 600  # a result passage is the clause plus neighbours up to this length
     models_file: str | None = None  # a calibration file (default: the model's own, calibration.py; "off": none)
     english_dictionary: bool = True  # English words also through Debian's English-Norwegian FreeDict (bridge.py)
+    # The lead is the fewest of the sentence model's best sentences (at most two) that together hold
+    # the answer with probability >= lead_coverage, by the model's own (listwise, fitted) probabilities;
+    # a second one only while both fit in lead_chars, what a person reads first.
+    lead_coverage: float = 0.5
+    lead_chars: int = 400
 
 
 class Searcher:
@@ -204,9 +211,11 @@ class Searcher:
         answerable = answerability(models, query, abstain_features(self, query, qt, ranked, chosen))
         hits = self._hits(ranked, qt, qvec, top_k, context, answerable)
         lead, lead_clause = self._lead(chosen)
+        also, also_clause = self._also(chosen, lead)
         share = float(ranked.X[0, 5]) if len(ranked.rows) else 0.0
         return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause,
-                            tuple(sorted(named)), qvec, models.uncalibrated if models is not None else "")
+                            tuple(sorted(named)), qvec, models.uncalibrated if models is not None else "",
+                            also, also_clause)
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool, answerable: float) -> list[Hit]:
         """The top clauses in context. A hit's score is the probability that it holds the answer: the
@@ -242,6 +251,18 @@ class Searcher:
 
     def _passage(self, row: int, qvec: np.ndarray) -> tuple[int, int]:
         return grow(row, self.catalogue, lambda rows: self.dense.similarity(qvec, rows), self.params.context_chars)
+
+    def _also(self, chosen, lead: list[str]) -> tuple[list[str], Clause | None]:
+        """The runner-up sentence as a second quote, when the lead alone is less likely than not to hold
+        the answer; nothing when it repeats the lead or the two would not fit in `lead_chars`."""
+        second = chosen.runner_up if chosen is not None else None
+        if second is None or chosen.prob >= self.params.lead_coverage:
+            return [], None
+        also, clause = self._lead(second)
+        first = " ".join(lead)
+        if not also or all(s in first for s in also) or len(first) + len(" ".join(also)) > self.params.lead_chars:
+            return [], None
+        return [s for s in also if s not in lead], clause
 
     def _lead(self, chosen) -> tuple[list[str], Clause | None]:
         """The answer sentence and its clause; a list item comes with its lead-in, a lead-in with its items."""

@@ -68,7 +68,9 @@ from assistant.retrieve.fusion import (  # noqa: E402
     clause_features,
     rank,
     sentence_features,
+    softmax,
 )
+from assistant.search import SearchParams  # noqa: E402
 
 DEFAULT_TRAIN = ROOT.parent / "shared" / "eval" / "norquad-train"
 VARIANTS = ("nb", "en")
@@ -86,6 +88,37 @@ ABOUT_SHARE = 0.25  # of the train articles become material for pages about the 
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def lead_report(model: Linear, groups: list[tuple[np.ndarray, np.ndarray]],
+                coverage: float = SearchParams.lead_coverage) -> dict:
+    """How well the sentence model's probabilities mean what they say, on its training groups: per
+    band of the best sentence's probability, how often it is the gold one; and how often the lead
+    holds the gold sentence with one sentence, and with a second one whenever the first is below
+    `coverage` (the product's rule, search.py)."""
+    bands = [0.0, 0.25, 0.5, 0.75, 1.01]
+    seen = {b: [0, 0.0, 0] for b in bands[:-1]}  # [n, sum of p1, gold first]
+    one = two = added = 0
+    for x, gold in groups:
+        p = softmax(model.score(x))
+        order = np.argsort(-p, kind="stable")
+        p1, g1 = float(p[order[0]]), bool(gold[order[0]])
+        band = max(b for b in bands[:-1] if p1 >= b)
+        seen[band][0] += 1
+        seen[band][1] += p1
+        seen[band][2] += g1
+        second = len(order) > 1 and p1 < coverage
+        one += g1
+        two += g1 or (second and bool(gold[order[1]]))
+        added += second
+    n = max(len(groups), 1)
+    return {
+        "sentence_reliability": [{"p1_from": b, "n": v[0], "mean_p1": round(v[1] / max(v[0], 1), 4),
+                                  "first_is_gold": round(v[2] / max(v[0], 1), 4)} for b, v in seen.items()],
+        "train_lead_one_sentence": round(one / n, 4),
+        "train_lead_with_second": round(two / n, 4),
+        "train_lead_second_shown": round(added / n, 4),
+    }
 
 
 def fit_softmax(groups: list[tuple[np.ndarray, np.ndarray]], names, l2: float = L2, drop=()) -> Linear:
@@ -363,6 +396,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             sentences[variant] = fit_softmax(sgroups, SENTENCE_FEATURES, l2=l2)
             report[f"{variant}_train_hit1"] = round(hits1 / sum(len(qs) for _, qs, _ in corpora), 4)
             report[f"{variant}_sentence_groups"] = len(sgroups)
+            report.update({f"{variant}_{k}": v for k, v in lead_report(sentences[variant], sgroups).items()})
             partial = Calibration({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
             # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
             xs, ys, kinds = [], [], []

@@ -335,3 +335,31 @@ if __name__ == "__main__":
             print(path)
     else:
         print(__doc__)
+
+
+def test_an_unsure_answer_shows_a_second_quote_that_opens_its_clause(page, server):
+    """The sentence model's runner-up under the lead, with its own source and «Vis i dokumentet»
+    (every lead counts as unsure here, so that the test does not rest on one question's odds)."""
+    import dataclasses
+
+    questions = ["Hva skal kommunene og staten gjøre sammen for de eldre?", "Hvordan skal de ansatte få mer kunnskap?",
+                 "Hva sier avtalen om ny teknologi i omsorgen?", "Hvem skal følge med på at avtalen blir fulgt opp?"]
+    _, assistant = server
+    searcher = assistant.load()
+    saved = searcher.params
+    searcher.params = dataclasses.replace(saved, lead_coverage=1.01)
+    try:
+        question, reply = next((q, a) for q, a in ((q, assistant.ask(q)) for q in questions)
+                               if a.answered and a.also and not a.groups)
+        ask(page, question)
+        answer = last_answer(page)
+        second = answer.locator("blockquote.lead.also")
+        assert second.is_visible()
+        assert reply.also.lead[0][:40] in " ".join(second.inner_text().split())
+        assert "Kanskje også dette:" in answer.locator(".answer-label.also").inner_text()
+        answer.locator(".answer-label.also button.show-doc").click()
+        target = page.locator("#doc-view mark.doc-target")
+        target.wait_for(timeout=UI_WAIT)
+        assert " ".join(reply.also.hit.clause.text.split())[:40] in " ".join(target.inner_text().split())
+    finally:
+        searcher.params = saved

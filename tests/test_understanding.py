@@ -100,6 +100,7 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
         for m in table.values():
             assert len(m["features"]) == len(m["mean"]) == len(m["scale"]) == len(m["weights"])
     assert doc["report"]["questions"] == 25
+    assert {"nb_train_lead_with_second", "en_sentence_reliability"} <= set(doc["report"])
     assert doc["report"]["about_pages"] >= 1 and doc["report"]["questions_with_gold"] < 25  # about_corpus ran
     assert "doc_about" in doc["models"]["ranker"]["nb"]["features"]
     models = parse_calibration(doc)

@@ -60,6 +60,7 @@ class Chosen:
     clause_rank: int  # position of its clause in Ranked.rows
     prob: float
     X: np.ndarray  # its features
+    runner_up: Chosen | None = None  # the sentence the model ranks next (a second quote when the first is unsure)
 
 
 def candidates(searcher, qvec: np.ndarray, qt: QueryTerms, restrict_doc: str | None = None,
@@ -195,5 +196,10 @@ def choose_sentence(searcher, query: Query, qvec: np.ndarray, qt: QueryTerms, ra
         return None
     scores = models.pick("sentence", query.language).score(X) if models is not None else X[:, 0]
     p = softmax(scores)
-    best = int(np.argmax(scores))
-    return Chosen(int(ids[best]), int(ranks[best]), float(p[best]), X[best])
+    order = np.argsort(-scores, kind="stable")
+    best = int(order[0])
+    second = None
+    if len(order) > 1:
+        j = int(order[1])
+        second = Chosen(int(ids[j]), int(ranks[j]), float(p[j]), X[j])
+    return Chosen(int(ids[best]), int(ranks[best]), float(p[best]), X[best], second)

@@ -243,6 +243,18 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
         parts.append(f"<p class='answer-label'>{_e(t['answer'])}</p><blockquote class='lead'>")
         parts.extend(f"<p>«{highlight(s, terms, analyzer)}»</p>" for s in answer.lead)
         parts.append("</blockquote>")
+        if answer.also:  # the lead alone is less likely than not to answer: the next sentence, with its source
+            a, c = answer.also, answer.also.hit.clause
+            ref = first_ref + len(targets)
+            targets.append([c.doc_id, c.start, c.end, c.ordinal])
+            bits = [a.title, f"{t['clause']} {c.ordinal}"] + ([a.date] if a.date else [])
+            parts.append(f"<p class='answer-label also'>{_e(t['also'])} <span class='also-source'>"
+                         f"{_e(' · '.join(bits))}</span> "
+                         f"<button type='button' class='show-doc ref-{int(ref)}'>{_e(ct['show'])}</button></p>"
+                         "<blockquote class='lead also'>"
+                         + "".join(f"<p>«{highlight(s, _terms_for(answer, analyzer, a.hit), analyzer)}»</p>"
+                                   for s in a.lead)
+                         + "</blockquote>")
     else:
         parts.append(f"<p class='answer-label none'><b>{_e(t['no_answer'])}</b></p>")
         if answer.hits:
