@@ -12,6 +12,9 @@ CSS = """
 .welcome h3 { margin-top: 0; }
 .answer { line-height: 1.5; }
 .answer .answer-label { font-weight: 600; margin: 0 0 .3rem 0; }
+.answer .answer-label.also { margin-top: .2rem; }
+.answer .answer-label.also .also-source { font-weight: normal; font-size: .9rem; color: var(--body-text-color-subdued); }
+.answer .lead.also { border-left-style: dashed; }
 .answer .lead { margin: 0 0 .8rem 0; padding: .5rem .8rem; border-left: 4px solid var(--color-accent);
   background: var(--background-fill-secondary); border-radius: 4px; font-size: 1.02rem; }
 .answer .lead p { margin: .15rem 0; }
