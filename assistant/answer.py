@@ -177,19 +177,15 @@ def build_answer(question: str, search_query: str, result: SearchResult, documen
                   documents, result.answerable, follow_up, also=also)
 
 
-def _holding(hits: list[Hit], clause) -> Hit | None:
-    """The hit whose passage holds `clause`."""
-    return next((h for h in hits if h.clause.doc_id == clause.doc_id
-                 and h.passage_start <= clause.start and clause.end <= h.passage_end), None)
-
-
 def lead_first(result: SearchResult) -> list[Hit]:
     """The hits with the one whose passage holds the quoted lead first (the answer's own source)."""
     lead = result.lead_clause
-    first = _holding(result.hits, lead) if lead is not None else None
-    if first is None:
+    if lead is None:
         return result.hits
-    return [first, *(h for h in result.hits if h is not first)]
+    for i, h in enumerate(result.hits):
+        if h.clause.doc_id == lead.doc_id and h.passage_start <= lead.start and lead.end <= h.passage_end:
+            return [h, *result.hits[:i], *result.hits[i + 1 :]]
+    return result.hits
 
 
 def result_row(hit: Hit, doc: Document, clauses_only: bool = False) -> dict:

@@ -327,16 +327,6 @@ def take_screenshots(out_dir: Path = ROOT / "docs" / "screenshots") -> list[Path
         shutil.rmtree(base, ignore_errors=True)
     return shots
 
-
-if __name__ == "__main__":
-    if "--screenshots" in sys.argv:
-        sys.path.insert(0, str(ROOT))
-        for path in take_screenshots():
-            print(path)
-    else:
-        print(__doc__)
-
-
 def test_an_unsure_answer_shows_a_second_quote_that_opens_its_clause(page, server):
     """The sentence model's runner-up under the lead, with its own source and «Vis i dokumentet»
     (every lead counts as unsure here, so that the test does not rest on one question's odds)."""
@@ -363,3 +353,13 @@ def test_an_unsure_answer_shows_a_second_quote_that_opens_its_clause(page, serve
         assert " ".join(reply.also.hit.clause.text.split())[:40] in " ".join(target.inner_text().split())
     finally:
         searcher.params = saved
+
+
+if __name__ == "__main__":
+    if "--screenshots" in sys.argv:
+        sys.path.insert(0, str(ROOT))
+        for path in take_screenshots():
+            print(path)
+    else:
+        print(__doc__)
+

@@ -202,12 +202,16 @@ def mark_voted(content: str, number: int, vote: str, language: str = "nb") -> st
     return _TOOLS.sub(swap, content)
 
 
+def _source_bits(answer: Answer, title: str, date: str, hit: Hit) -> str:
+    """«title · avsnitt N · date»: a quote's source in one line."""
+    return " · ".join([title, f"{answer.texts['clause']} {hit.clause.ordinal}"] + ([date] if date else []))
+
+
 def render_source_line(hit: Hit, doc: Document, answer: Answer, ref: int) -> str:
     """One line naming the first source (what the compact view shows under the lead)."""
-    t, ct = answer.texts, CARD_TEXTS[answer.language]
-    bits = [doc.title, f"{t['clause']} {hit.clause.ordinal}"] + ([doc.date] if doc.date else [])
+    ct = CARD_TEXTS[answer.language]
     word = ct["source"] if answer.answered else ct["nearest"]
-    return (f"<p class='source-line'><b>{_e(word)}:</b> {_e(' · '.join(bits))} "
+    return (f"<p class='source-line'><b>{_e(word)}:</b> {_e(_source_bits(answer, doc.title, doc.date, hit))} "
             f"<button type='button' class='show-doc ref-{int(ref)}'>{_e(ct['show'])}</button></p>")
 
 
@@ -247,13 +251,12 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
             a, c = answer.also, answer.also.hit.clause
             ref = first_ref + len(targets)
             targets.append([c.doc_id, c.start, c.end, c.ordinal])
-            bits = [a.title, f"{t['clause']} {c.ordinal}"] + ([a.date] if a.date else [])
+            also_terms = _terms_for(answer, analyzer, a.hit)
             parts.append(f"<p class='answer-label also'>{_e(t['also'])} <span class='also-source'>"
-                         f"{_e(' · '.join(bits))}</span> "
+                         f"{_e(_source_bits(answer, a.title, a.date, a.hit))}</span> "
                          f"<button type='button' class='show-doc ref-{int(ref)}'>{_e(ct['show'])}</button></p>"
                          "<blockquote class='lead also'>"
-                         + "".join(f"<p>«{highlight(s, _terms_for(answer, analyzer, a.hit), analyzer)}»</p>"
-                                   for s in a.lead)
+                         + "".join(f"<p>«{highlight(s, also_terms, analyzer)}»</p>" for s in a.lead)
                          + "</blockquote>")
     else:
         parts.append(f"<p class='answer-label none'><b>{_e(t['no_answer'])}</b></p>")
