@@ -22,7 +22,10 @@ SHORT_LINE = 60
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(?=\S)")
 _BULLET = re.compile(r"^(?:[-*•–·▪]|\d{1,3}[.)]|[a-zA-Z][.)])[ \t]+(?=\S)")
 _END_PUNCT = tuple(".,;:!?…")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[»”\"')]*\s+(?=[«\"“(–-]?[A-ZÆØÅÄÖÜÉ0-9])")
+# a sentence ends at . ! ? … before a capital or digit, but not after an initial («D.W. Griffith»,
+# «J. Trump»: one capital letter standing alone before its full stop)
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?…])(?<!(?<![^\W\d_])[A-ZÆØÅÄÖÜÉ]\.)[»”\"')]*\s+(?=[«\"“(–-]?[A-ZÆØÅÄÖÜÉ0-9])")
 
 
 @dataclass
@@ -245,7 +248,7 @@ def _is_short_run_start(lines: list[_Line], i: int, j: int) -> bool:
 
 def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
     """Sentences of a clause as (start, end) offsets (plus `base`): cut at . ! ? … before a capital
-    or digit (not «31. desember»), and at line ends; blanks around each sentence excluded."""
+    or digit (not «31. desember», not after an initial: «D.W. Griffith»), and at line ends; blanks around each sentence excluded."""
     spans = []
     pos = 0
     for line in text.splitlines(keepends=True):

@@ -10,6 +10,15 @@ def test_sentences_do_not_break_dates_or_abbreviations():
     ]
 
 
+def test_an_initial_does_not_end_a_sentence():
+    text = "Sammen med Mary Pickford og D.W. Griffith grunnla han United Artists. Det sa J. Trump. Han kom i 2019."
+    assert _sentences(text) == [
+        "Sammen med Mary Pickford og D.W. Griffith grunnla han United Artists.",
+        "Det sa J. Trump.",
+        "Han kom i 2019.",
+    ]
+
+
 def test_plain_text_export_cites_sources(fake_assistant):
     answer = fake_assistant.ask("velferdsteknologi opplæring")
     text = format_answer_text(answer)

@@ -164,16 +164,17 @@ def test_launch_builds_a_missing_index_and_takes_up_changes_only_when_told(corpu
 def test_stale_splitter_version_is_reported_on_read_and_rebuilt_by_index(built, cli, monkeypatch):
     import assistant.index as index_module
 
-    monkeypatch.setattr(index_module, "SPLITTER_VERSION", index_module.SPLITTER_VERSION + 1)
+    built_by = index_module.SPLITTER_VERSION
+    monkeypatch.setattr(index_module, "SPLITTER_VERSION", built_by + 1)
     before = _snapshot(built.index_dir)
-    with pytest.raises(IndexError_, match="splitter version 5, not 6.*assistant index"):
+    with pytest.raises(IndexError_, match=f"splitter version {built_by}, not {built_by + 1}.*assistant index"):
         Assistant(built, embedder=FakeEmbedder()).load()
     code, _, err = cli("serve", *_args(built))
     assert code == 2 and "splitter version" in err and "--reindex" in err
     assert _snapshot(built.index_dir) == before
     report = Assistant(built, embedder=FakeEmbedder()).index()
     assert "splitter version" in report.rebuilt_because and report.embedded_clauses == report.total_clauses
-    assert json.loads((built.index_dir / MANIFEST).read_text(encoding="utf-8"))["splitter_version"] == 6
+    assert json.loads((built.index_dir / MANIFEST).read_text(encoding="utf-8"))["splitter_version"] == built_by + 1
 
 
 def test_index_files_follow_the_umask(corpus_dir, tmp_path):

@@ -13,7 +13,7 @@ from assistant.split import split_document
 from tests.conftest import SEED_CORPUS
 
 # the hash of the samples' documents and clauses under SPLITTER_VERSION (update both together)
-PINNED = {5: "e5dc66c9f8940cfa"}
+PINNED = {6: "e5dc66c9f8940cfa"}  # 6 changed no sample (only sentences after an initial)
 
 MARKDOWN = """# Avtale om bemanning
 
@@ -71,24 +71,3 @@ def test_splitter_version_is_a_number_in_the_manifest(corpus_dir, tmp_path, fake
     manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["splitter_version"] == SPLITTER_VERSION
 
-
-def test_an_index_of_the_hashed_splitter_version_is_not_re_embedded(corpus_dir, tmp_path, fake_embedder):
-    """Manifests written before the number held a hash of the splitter's source; that of the
-    last such code splits as version 5 does, so its index is read and kept (nothing re-embedded)."""
-    from assistant.index import MANIFEST, SAME_SPLITTER, build_index, load_index
-    from assistant.index_files import manifest_checksum
-
-    idx = tmp_path / "idx"
-    build_index(corpus_dir, idx, fake_embedder)
-    manifest = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
-    (old,) = SAME_SPLITTER
-    manifest["splitter_version"] = old
-    for doc in manifest["documents"].values():
-        doc["key"] = doc["key"].rpartition(":")[0] + ":" + old
-    manifest["format"] = 4
-    manifest["checksum"] = manifest_checksum(manifest)
-    (idx / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    assert load_index(idx).clauses
-    _, report = build_index(corpus_dir, idx, fake_embedder)
-    assert report.embedded_clauses == 0 and not report.rebuilt_because
-    assert json.loads((idx / MANIFEST).read_text(encoding="utf-8"))["splitter_version"] == SPLITTER_VERSION
