@@ -25,6 +25,10 @@ side sees the question's names and numbers and half of its other words, which is
 question keeps once bridge.py has mapped its words to the corpus's; English questions use it.
 `--lexical-keep P` keeps each question word for the keyword side with probability P (a seeded
 simulation of questions in other words than the text).
+
+Every random draw is made by a generator of its own item (`item_rng`: the seed and the article or
+question it is for), so a change that touches a few articles or questions (a splitter fix, a new
+feature) redraws only for those, and two fits differ where the change matters, not everywhere.
 """
 
 from __future__ import annotations
@@ -220,7 +224,14 @@ def variant_terms(searcher, query: Query, variant: str, keep: float, rng, replac
     return query_terms(searcher, query, kept_words(lexical_words(searcher, query), keep, rng, replace, vocab))
 
 
-def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Random, share: float = ABOUT_SHARE
+def item_rng(seed: int, *key) -> random.Random:
+    """The random draws for one item (an article, a question in a variant): the same whatever was
+    drawn for the others. Seeded by a string, which `random` hashes with SHA-512 (not Python's
+    salted hash), so it is the same in every run."""
+    return random.Random(":".join(map(str, (seed, *key))))
+
+
+def about_corpus(src: Path, questions: list[dict], dest: Path, seed: int, share: float = ABOUT_SHARE
                  ) -> tuple[list[dict], dict[str, list[str]]]:
     """The train articles plus pages *about* them, so that `doc_about` can be fitted.
 
@@ -239,13 +250,14 @@ def about_corpus(src: Path, questions: list[dict], dest: Path, rng: random.Rando
     names = sorted({q["doc"] for q in questions})
     n_about = int(round(share * len(names))) if len(names) >= 4 else 0
     order = names[:]
-    rng.shuffle(order)
+    item_rng(seed, "about").shuffle(order)
     sources, primaries = order[:n_about], order[n_about:]
     moved: dict[str, tuple[str, list[tuple[int, int, int]]]] = {}  # source article -> (page, [(a, b, new a)])
     related: dict[str, list[str]] = {}
     for name in primaries:
         shutil.copy(src / name, dest / name)
     for i, s_name in enumerate(sources):
+        rng = item_rng(seed, "about", s_name)
         p_name = rng.choice(primaries)
         p_text = (src / p_name).read_text(encoding="utf-8")
         s_text = (src / s_name).read_text(encoding="utf-8")
@@ -305,7 +317,6 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, abstain_replace: dict | None = None,
         l2: float = L2, about_share: float = ABOUT_SHARE, with_plain: bool = False, model: str = DEFAULT_MODEL) -> dict:
     t0 = time.perf_counter()
-    rng = random.Random(seed)
     questions = read_jsonl(train_dir / "questions.jsonl")
     corpus = train_dir / "corpus"
     tmp = None
@@ -327,7 +338,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
     data_hash = data_sha256(train_dir, questions, seeds_dir)
     asked = len(questions)
     plain_questions = questions
-    questions, related = about_corpus(corpus, questions, work / "about-corpus", random.Random(seed), about_share)
+    questions, related = about_corpus(corpus, questions, work / "about-corpus", seed, about_share)
     plain_corpus, corpus = corpus, work / "about-corpus"
     train = Assistant(Config(corpus_dir=corpus, index_dir=work / "train-about-index", models_file="off"), embedder=embedder)
     plain = Assistant(Config(corpus_dir=plain_corpus, index_dir=work / "train-index", models_file="off"),
@@ -357,9 +368,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             # of its own document, the pages related to it and SMALL_OTHERS others (the product's
             # corpora are a few documents)
             samples = []  # (searcher, question, qvec, query, terms, within, candidate features)
-            for ts, qs, rel in corpora:
+            for c, (ts, qs, rel) in enumerate(corpora):
                 n_docs = len(ts.doc_ids)
                 for q in qs:
+                    rng = item_rng(seed, variant, c, q["id"])
                     qv = vec_of[q["question"]]
                     query = as_query(q["question"], variant)
                     qt = variant_terms(ts, query, variant, lexical_keep, rng)
@@ -370,10 +382,10 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                     for within in (None, np.array([own, *near, *others])):
                         rows, lex, lmax = candidates(ts, qv, qt, within=within)
                         x, cos = clause_features(ts, query, qv, qt, rows, lex, lmax)
-                        samples.append((ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax)))
+                        samples.append((ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax), c))
             # 1. ranker: the gold clause holds the answer's first character
             groups = []
-            for ts, q, _, _, _, _, (rows, x, _, _, _) in samples:
+            for ts, q, _, _, _, _, (rows, x, _, _, _), _ in samples:
                 gold = first_row(ts, q)
                 if gold is not None and gold in set(rows.tolist()):
                     groups.append((x, rows == gold))
@@ -381,7 +393,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             report[f"{variant}_ranker_groups"] = len(groups)
             # 2. sentence model, on the fitted ranker's top clauses
             sgroups, hits1, ranked_all = [], 0, []
-            for ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax) in samples:
+            for ts, q, qv, query, qt, within, (rows, x, cos, lex, lmax), _ in samples:
                 scores = rankers[variant].score(x)
                 order = np.argsort(-scores, kind="stable")
                 ranked = Ranked(rows[order], scores[order], x[order], cos[order], lex, lmax)
@@ -400,7 +412,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             partial = Calibration({"nb": rankers[variant]}, {"nb": sentences[variant]}, {})
             # 3. abstention: own articles (answerable) vs the seeds and the answer removed (not answerable)
             xs, ys, kinds = [], [], []
-            for (ts, q, qv, query, qt, within, _), ranked in zip(samples, ranked_all):
+            for (ts, q, qv, query, qt, within, _, c), ranked in zip(samples, ranked_all):
+                rng = item_rng(seed, "abstain", variant, c, q["id"], within is None)
                 if abstain_keep < 1.0:  # the question in other words: some of its words do not match
                     qt = variant_terms(ts, query, variant, abstain_keep, rng, abstain_replace[variant])
                     ranked = rank(ts, query, qv, qt, partial, within=within)

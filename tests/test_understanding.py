@@ -80,6 +80,40 @@ def test_a_training_question_in_other_words_keeps_drops_or_replaces_its_words():
 
 
 @pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
+def test_a_changed_article_redraws_only_its_own_page_about_another(tmp_path):
+    """fit_models.item_rng: each page about an article is drawn by a generator of its own, so an
+    article whose sentences change (a splitter fix) changes its page and leaves the others as drawn."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    from fit_models import about_corpus, read_jsonl
+
+    questions = read_jsonl(TRAIN / "questions.jsonl")
+    names = sorted({q["doc"] for q in questions})[:8]
+    questions = [q for q in questions if q["doc"] in names]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in names:
+        shutil.copy(TRAIN / "corpus" / name, src / name)
+
+    def pages():
+        about_corpus(src, questions, tmp_path / "about", seed=13, share=0.25)
+        return {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "about").glob("omtale-*.txt")}
+
+    before = pages()
+    assert len(before) == 2
+    changed = sorted(before)[0].split("-", 2)[2]  # the article the first page takes sentences from
+    with open(src / changed, "a", encoding="utf-8") as f:
+        f.write("\n\nEn ny setning her. Og en til der. Og en tredje setning til slutt.\n")
+    after = pages()
+    assert before.keys() == after.keys()
+    first, second = sorted(before)
+    assert before[second] == after[second]  # the other article's page: drawn as before
+    assert pages() == after  # and the same draws every run
+
+
+@pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
 def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedder, corpus_dir):
     import sys
 
