@@ -28,8 +28,8 @@ __all__ = ["Query", "ANSWER_TYPES", "expected_answer", "parse_query", "to_bokmal
 
 log = logging.getLogger(__name__)
 
-# Question words -> the kind of answer asked for (bokmål, nynorsk, English). Ordered: the first
-# pattern that matches wins («hvor mange» before «hvor»).
+# Question words -> the kind of answer asked for (bokmål, nynorsk, English). Ordered: of two that
+# match at the same place, the first wins («hvor mange» before «hvor»).
 _TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("number", r"hvor mange|hvor mye|kor mange|kor mykje|kor mye|hvor stor|kor stor|how many|how much|antall|talet på"),
     ("duration", r"hvor lenge|kor lenge|how long|hvor lang tid|kor lang tid|varighet|fram til når|frem til når|until when"),
@@ -42,16 +42,29 @@ _TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 ANSWER_TYPES = tuple(t for t, _ in _TYPE_PATTERNS) + ("yesno",)
 _COMPILED = tuple((t, re.compile(p, re.I)) for t, p in _TYPE_PATTERNS)
+_SPECIFIC = ("number", "duration", "date", "person", "place")
+_JOINED = re.compile(r"(\b(og|and|eller|or)|,)\s*$", re.I)  # a question word right after it starts a second question
 _YESNO = re.compile(r"^\s*(er|har|kan|skal|vil|blir|får|finnes|fins|gjelder|omfatter|må|bør|is|are|does|do|can|"
                     r"will|should|has|have|must|gjer|gir|tar)\b", re.I)
 
 
 def expected_answer(text: str) -> str:
-    """The kind of answer a question asks for: one of ANSWER_TYPES (yesno when none is named)."""
-    for kind, pattern in _COMPILED:
-        if pattern.search(text):
-            return kind
-    return "yesno" if _YESNO.search(text) else "what"
+    """The kind of answer a question asks for: one of ANSWER_TYPES.
+
+    A question that starts with its verb («Kan vi lage turnuser som passer med når brukerne trenger
+    hjelp?») asks yes or no, whatever its subordinate clause holds. Otherwise the question word that
+    comes first decides («Hva gjør pasientene når sansene svekkes?» asks what, not when; of the same
+    start, the longer pattern: «hvor mange» before «hvor»), unless a second question joined by «og»,
+    «and» or a comma asks for something more specific («Kva seier avtalen om frivilligheit og kor
+    lenge gjeld ho?» asks how long). A question without a question word asks what."""
+    if _YESNO.search(text):
+        return "yesno"
+    found = sorted((m.start(), i, kind) for i, (kind, pattern) in enumerate(_COMPILED) if (m := pattern.search(text)))
+    if not found:
+        return "what"
+    first = found[0][2]
+    joined = [kind for start, _, kind in found[1:] if _JOINED.search(text[:start]) and kind in _SPECIFIC]
+    return joined[0] if first not in _SPECIFIC and joined else first
 
 
 @dataclass(frozen=True)

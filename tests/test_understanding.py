@@ -36,6 +36,13 @@ def test_language_is_told_from_function_words(text, lang):
     ("Hvorfor gikk KS inn i samarbeidet?", "reason"),
     ("Omfatter avtalen tannhelsetjenesten?", "yesno"),
     ("Hva sier avtalen om heltid?", "what"),
+    ("I hvilket år ble avtalen signert?", "date"),
+    ("Fram til når gjeld avtalen?", "duration"),
+    ("Hva gjør kommunen når brukerne trenger hjelp?", "what"),
+    ("Kan vi lage turnuser som passer med når brukerne trenger hjelp?", "yesno"),
+    ("Hva er WHO?", "what"),
+    ("Hva sier avtalen om frivillighet, og hvor lenge gjelder den?", "duration"),
+    ("What is the agreement, and who signed it?", "person"),
 ])
 def test_expected_answer_follows_the_question_word(text, kind):
     assert expected_answer(text) == kind
