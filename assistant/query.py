@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from .lang import detect_language
 
-__all__ = ["Query", "ANSWER_TYPES", "expected_answer", "parse_query", "to_bokmal", "use_apertium"]
+__all__ = ["Query", "ANSWER_TYPES", "TYPED", "expected_answer", "parse_query", "to_bokmal", "use_apertium"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _TYPE_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 ANSWER_TYPES = tuple(t for t, _ in _TYPE_PATTERNS) + ("yesno",)
 _COMPILED = tuple((t, re.compile(p, re.I)) for t, p in _TYPE_PATTERNS)
-_SPECIFIC = ("number", "duration", "date", "person", "place")
+TYPED = ("number", "date", "duration", "person", "place")  # the kinds an answer can be checked for (features.py)
 _JOINED = re.compile(r"(\b(og|and|eller|or)|,)\s*$", re.I)  # a question word right after it starts a second question
 _YESNO = re.compile(r"^\s*(er|har|kan|skal|vil|blir|får|finnes|fins|gjelder|omfatter|må|bør|is|are|does|do|can|"
                     r"will|should|has|have|must|gjer|gir|tar)\b", re.I)
@@ -63,8 +63,8 @@ def expected_answer(text: str) -> str:
     if not found:
         return "what"
     first = found[0][2]
-    joined = [kind for start, _, kind in found[1:] if _JOINED.search(text[:start]) and kind in _SPECIFIC]
-    return joined[0] if first not in _SPECIFIC and joined else first
+    joined = [kind for start, _, kind in found[1:] if _JOINED.search(text[:start]) and kind in TYPED]
+    return joined[0] if first not in TYPED and joined else first
 
 
 @dataclass(frozen=True)

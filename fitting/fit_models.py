@@ -367,7 +367,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             # every question is asked twice: against a whole train corpus, and against a small corpus
             # of its own document, the pages related to it and SMALL_OTHERS others (the product's
             # corpora are a few documents)
-            samples = []  # (searcher, question, qvec, query, terms, within, candidate features)
+            samples = []  # (searcher, question, qvec, query, terms, within, candidate features, corpus number)
             for c, (ts, qs, rel) in enumerate(corpora):
                 n_docs = len(ts.doc_ids)
                 for q in qs:

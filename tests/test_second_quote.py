@@ -48,6 +48,22 @@ def with_coverage(real_assistant):
     searcher.params = saved
 
 
+@pytest.fixture
+def choices(monkeypatch):
+    """Every choice of the sentence model made while the test runs (None when there was none to make)."""
+    import assistant.search as search_mod
+    from assistant.retrieve import fusion
+
+    made = []
+
+    def spy(*args, **kw):
+        made.append(fusion.choose_sentence(*args, **kw))
+        return made[-1]
+
+    monkeypatch.setattr(search_mod, "choose_sentence", spy)
+    return made
+
+
 def _flat(s: str) -> str:
     return " ".join(s.split())
 
@@ -62,33 +78,20 @@ def test_coverage_zero_never_adds_a_second_quote(with_coverage):
 
 
 @pytest.mark.slow
-def test_an_unsure_lead_gets_the_runner_up_quoted_from_its_own_clause(with_coverage):
+def test_an_unsure_lead_gets_the_runner_up_quoted_from_its_own_clause(with_coverage, choices):
     """Every answered question gets its runner-up quoted, unless it has none, it repeats the lead, the
     two would not fit in lead_chars, or the reply quotes each agreement that answers (groups stand in
     for a second quote); the runner-up is read from the sentence model's choice that made the lead."""
-    import assistant.search as search_mod
-    from assistant.retrieve import fusion
-
     assistant = with_coverage(1.01)  # every lead counts as unsure
     searcher = assistant.load()
     docs = searcher.data.documents
-    original, seen = fusion.choose_sentence, {}
-
-    def spy(*args, **kw):
-        seen.setdefault("chosen", []).append(original(*args, **kw))
-        return seen["chosen"][-1]
-
     added = 0
-    search_mod.choose_sentence = spy
-    try:
-        answers = []
-        for q in QUESTIONS:
-            seen.clear()
-            answer = assistant.ask(q)
-            made_lead = [c for c in seen.get("chosen", []) if c is not None and searcher._lead(c)[0] == answer.lead]
-            answers.append((q, answer, made_lead[0] if made_lead else None))
-    finally:
-        search_mod.choose_sentence = original
+    answers = []
+    for q in QUESTIONS:
+        choices.clear()
+        answer = assistant.ask(q)
+        made_lead = [c for c in choices if c is not None and searcher._lead(c)[0] == answer.lead]
+        answers.append((q, answer, made_lead[0] if made_lead else None))
     for q, answer, chosen in answers:
         if not answer.answered:
             continue
@@ -117,33 +120,18 @@ def test_an_unsure_lead_gets_the_runner_up_quoted_from_its_own_clause(with_cover
 
 
 @pytest.mark.slow
-def test_the_shipped_coverage_adds_a_quote_only_below_it(real_assistant):
+def test_the_shipped_coverage_adds_a_quote_only_below_it(real_assistant, choices):
     """With the shipped rule, a second quote comes only with a lead the model gives less than 0.5."""
-    from assistant.retrieve import fusion
-
     searcher = real_assistant.load()
-    seen = {}
-    original = fusion.choose_sentence
-
-    def spy(*args, **kw):
-        chosen = original(*args, **kw)
-        seen["prob"] = chosen.prob if chosen is not None else None
-        return chosen
-
-    import assistant.search as search_mod
-
-    search_mod.choose_sentence = spy
-    try:
-        for q in QUESTIONS:
-            seen.clear()
-            result = searcher.search(q)
-            if result.also:
-                assert seen["prob"] < searcher.params.lead_coverage, q
-            elif seen.get("prob") is not None and seen["prob"] < searcher.params.lead_coverage:
-                # no second quote although unsure: it repeats the lead or would not fit
-                assert result.also_clause is None
-    finally:
-        search_mod.choose_sentence = original
+    for q in QUESTIONS:
+        choices.clear()
+        result = searcher.search(q)
+        prob = choices[-1].prob if choices and choices[-1] is not None else None
+        if result.also:
+            assert prob < searcher.params.lead_coverage, q
+        elif prob is not None and prob < searcher.params.lead_coverage:
+            # no second quote although unsure: it repeats the lead or would not fit
+            assert result.also_clause is None
 
 
 def test_a_second_quote_that_is_not_in_its_source_is_refused(fake_assistant):

@@ -110,12 +110,12 @@ def test_a_changed_article_redraws_only_its_own_page_about_another(tmp_path):
 
     before = pages()
     assert len(before) == 2
-    changed = sorted(before)[0].split("-", 2)[2]  # the article the first page takes sentences from
+    first, second = sorted(before)
+    changed = first.split("-", 2)[2]  # the article the first page takes sentences from
     with open(src / changed, "a", encoding="utf-8") as f:
         f.write("\n\nEn ny setning her. Og en til der. Og en tredje setning til slutt.\n")
     after = pages()
     assert before.keys() == after.keys()
-    first, second = sorted(before)
     assert before[second] == after[second]  # the other article's page: drawn as before
     assert pages() == after  # and the same draws every run
 

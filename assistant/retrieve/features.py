@@ -18,11 +18,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from ..query import Query
+from ..query import TYPED, Query
 
 __all__ = ["RANK_FEATURES", "SENTENCE_FEATURES", "ABSTAIN_FEATURES", "QueryTerms", "TYPED", "has_type"]
-
-TYPED = ("number", "date", "duration", "person", "place")
 
 RANK_FEATURES = (
     "cos", "cos_gap", "scos", "scos_gap", "bm25", "cov", "cov_text", "doc_bm25", "doc_cov", "doc_cos_gap",
