@@ -2,6 +2,7 @@
 
     embeddings/lexical-<key>/
       clauses/      bm25s.BM25.save of the clause index, plus terms.json (term -> clauses using it)
+                    and folds.json (a word with æ, ø or å as typed without them -> its stems)
       documents/    the same for the whole-document index
       profiles.json each document's kind, date and names (profile.py; ~0.1 ms a document to make)
       state.json    key, sizes and a SHA-256 per file (written last)
@@ -49,6 +50,7 @@ STATE_PREFIX = "lexical-"
 _STATE = "state.json"
 _PARTS = ("clauses", "documents")
 _TERMS = "terms.json"
+_FOLDS = "folds.json"
 _PROFILES = "profiles.json"
 
 
@@ -189,6 +191,7 @@ def _save(index_dir: Path, key: str, lexicals: dict, profiles: list | None) -> N
             if lex.n:
                 lex.bm25.save(str(folder), show_progress=False)
             (folder / _TERMS).write_text(json.dumps(lex.vocab, ensure_ascii=False), encoding="utf-8")
+            (folder / _FOLDS).write_text(json.dumps(lex.folds, ensure_ascii=False), encoding="utf-8")
         if profiles is not None:
             (tmp / _PROFILES).write_text(json.dumps([p.to_json() for p in profiles], ensure_ascii=False),
                                          encoding="utf-8")
@@ -220,7 +223,8 @@ def _load(folder: Path, key: str, analyzer) -> dict:
         n = int(state["sizes"][part])
         vocab = json.loads((folder / part / _TERMS).read_text(encoding="utf-8"))
         bm25 = SavedBM25(folder / part) if n else None
-        out[part] = Lexical.from_state(analyzer, vocab, n, bm25)
+        folds = json.loads((folder / part / _FOLDS).read_text(encoding="utf-8"))
+        out[part] = Lexical.from_state(analyzer, vocab, n, bm25, folds)
     if (folder / _PROFILES).is_file():
         from .profile import DocProfile
 

@@ -6,7 +6,8 @@ from assistant.retrieve.analyzer import Analyzer
 from assistant.retrieve.lexical import Lexical, fold
 
 TEXTS = ["Eide understreket overfor statsrådene at kvaliteten bygges nedenfra.",
-         "Avtalen gjelder for første gang på særskilte områder.", "Partene vil øke andelen heltidsstillinger."]
+         "Avtalen gjelder for første gang på særskilte områder.", "Partene vil øke andelen heltidsstillinger.",
+         "Bakgrunnen er stortingsmeldingen fra våren 2018."]
 
 
 def test_fold_writes_the_letters_both_ways():
@@ -22,6 +23,14 @@ def test_a_word_typed_without_the_letters_finds_the_corpus_word():
     assert lexical.expand(["forste"]) == [stem("første")]
     assert lexical.expand(["saerskilte"]) == [stem("særskilte")]
     assert lexical.scores(lexical.expand(["statsradene"]))[0] > 0
+
+
+def test_a_word_is_folded_whole_not_by_its_stem():
+    lexical = Lexical(Analyzer(), TEXTS)
+    stem = lexical.analyzer.stem
+    assert fold(stem("våren")) & {stem("varer")}  # the stems fold alike («vår», «var») ...
+    assert lexical.expand(["varer"]) == []  # ... but «varer» (lasts) is not «våren» typed without «å»
+    assert lexical.expand(["varen"]) == [stem("våren")]
 
 
 def test_known_words_and_compounds_are_unchanged():

@@ -4,13 +4,15 @@ Terms come from the Analyzer (Snowball Norwegian stems). A question word the cor
 split into corpus words when it is a compound the corpus spells apart, or replaced by the corpus
 compounds that contain it ("heltid" -> "heltidsstillinger"): Norwegian writes compounds as one word.
 Before that, a word typed without æ, ø and å (a keyboard without them: «statsradene», «pa»,
-«foerste») finds the corpus word it spells that way («statsrådene»).
+«foerste») finds the corpus word it spells that way («statsrådene»). The whole word is compared,
+not its stem: «varer» and «våren» have stems that fold alike («var», «vår»), but «varer» is not
+«våren» typed without «å».
 """
 
 from __future__ import annotations
 
 import bisect
-from functools import cached_property
+import re
 
 import numpy as np
 
@@ -26,12 +28,26 @@ def fold(word: str) -> set[str]:
     return {word.translate(t) for t in _FOLDS} - {word}
 
 
+def folds(analyzer: Analyzer, words: list[list[str]]) -> dict[str, list[str]]:
+    """Each corpus word with æ, ø or å as typed without them -> the stems of the corpus words written so."""
+    out: dict[str, set[str]] = {}
+    for w in {w for ws in words for w in ws if _HAS_LETTERS.search(w)}:
+        for f in fold(w):
+            out.setdefault(f, set()).add(analyzer.stem(w))
+    return {f: sorted(s) for f, s in out.items()}
+
+
+_HAS_LETTERS = re.compile("[æøå]")
+
+
 class Lexical:
     def __init__(self, analyzer: Analyzer, texts: list[str]):
         import bm25s
 
         self.analyzer = analyzer
-        corpus = [analyzer.terms(t) for t in texts]
+        words = [analyzer.words(t) for t in texts]
+        corpus = [[analyzer.stem(w) for w in ws] for ws in words]
+        self.folds = folds(analyzer, words)
         self.vocab: dict[str, int] = {}
         for terms in corpus:
             for t in set(terms):
@@ -43,10 +59,11 @@ class Lexical:
         self._sorted_vocab = sorted(self.vocab)
 
     @classmethod
-    def from_state(cls, analyzer: Analyzer, vocab: dict[str, int], n: int, bm25) -> Lexical:
+    def from_state(cls, analyzer: Analyzer, vocab: dict[str, int], n: int, bm25,
+                   folds: dict[str, list[str]]) -> Lexical:
         """The same object rebuilt from saved state (see lexical_store.py), without re-analysing the texts."""
         self = cls.__new__(cls)
-        self.analyzer, self.vocab, self.n, self.bm25 = analyzer, vocab, n, bm25
+        self.analyzer, self.vocab, self.n, self.bm25, self.folds = analyzer, vocab, n, bm25, folds
         self._sorted_vocab = sorted(vocab)
         return self
 
@@ -63,7 +80,7 @@ class Lexical:
             if t in self.vocab:
                 out.append(t)
                 continue
-            folded = self._unfolded.get(t)
+            folded = self.folds.get(w)
             if folded:
                 out.extend(folded)
                 continue
@@ -73,15 +90,6 @@ class Lexical:
             elif len(t) >= 5:
                 found = [v for v in self._compounds(t) if v != t]
                 out.extend(sorted(found, key=lambda v: -self.vocab[v])[:5])
-        return out
-
-    @cached_property
-    def _unfolded(self) -> dict[str, list[str]]:
-        """A stem as typed without æ, ø and å -> the corpus stems written so (built on first use)."""
-        out: dict[str, list[str]] = {}
-        for v in self.vocab:
-            for f in fold(v):
-                out.setdefault(f, []).append(v)
         return out
 
     def _decompound(self, word: str) -> list[str]:
