@@ -11,7 +11,8 @@ Debian's English-Norwegian FreeDict (`dict-freedict-eng-nor`, 11k headwords, ins
 scripts/setup.sh) adds what the embeddings miss (signed -> signere, government -> regjering,
 white paper -> stortingsmelding): a word, or a phrase of two or three adjacent content words,
 that the dictionary translates into words the corpus uses becomes one search term with those
-words and its nearest corpus word as alternatives. The dictionary is thin (no volunteer,
+words as alternatives (not its nearest corpus word too: the nearest word of «signed» is «skille»,
+and a wrong alternative puts its clauses first). The dictionary is thin (no volunteer,
 agreement, expire, municipality), so words it lacks keep their nearest corpus word alone, and
 translations the corpus never uses are not searched. Without the package the bridge uses the
 embeddings alone, after one logged notice (docs/quality.md has both figures).
@@ -223,9 +224,9 @@ def english_dictionary(enabled: bool = True, base: Path = FREEDICT) -> Dictionar
 def translate(words: list[str], nearest: list[str], dictionary: Dictionary | None, in_corpus) -> list:
     """Search terms for English content words (in question order) and their nearest corpus words:
     a word or phrase the dictionary translates into corpus words (`in_corpus(word)`) becomes a
-    tuple of alternatives, those translations and the nearest word(s); any other word its nearest
-    corpus word. (Letting the model pick one translation per word was measured: no better, and
-    an embedding call more; docs/quality.md.)"""
+    tuple of alternatives, those translations; any other word its nearest corpus word. (Letting
+    the model pick one translation per word was measured: no better, and an embedding call more;
+    docs/quality.md.)"""
     out: list = []
     i = 0
     while i < len(words):
@@ -233,7 +234,7 @@ def translate(words: list[str], nearest: list[str], dictionary: Dictionary | Non
             found = dictionary.lookup(words[i : i + n]) if dictionary is not None else ()
             known = [t for t in found if " " not in t and in_corpus(t)]
             if known:
-                out.append(tuple(dict.fromkeys([*known, *nearest[i : i + n]])))
+                out.append(tuple(dict.fromkeys(known)))
                 i += n
                 break
         else:
