@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .types import Document
 
-__all__ = ["DocProfile", "profile_document", "named_documents", "ABOUT_KINDS", "is_agreement", "kind_label",
+__all__ = ["DocProfile", "profile_document", "named_documents", "english_heads", "ABOUT_KINDS", "is_agreement", "kind_label",
            "mentions_agreement"]
 
 # kinds of text that are about something else (an agreement, a reform), not the thing itself
@@ -165,16 +166,27 @@ def _compound_heads(question: str, analyzer) -> list[str]:
     return heads
 
 
-def named_documents(question: str, profiles: dict[str, DocProfile], analyzer) -> frozenset[str]:
+_ENGLISH_HEAD = re.compile(r"\b([^\W\d_]{4,})\s+agreements?\b", re.I)
+
+
+def english_heads(question: str) -> list[str]:
+    """The word before «agreement» in an English question («the quality agreement» -> «quality»),
+    which Norwegian writes as the head of a compound («kvalitetsavtalen»)."""
+    return [m.group(1).lower() for m in _ENGLISH_HEAD.finditer(question)]
+
+
+def named_documents(question: str, profiles: dict[str, DocProfile], analyzer,
+                    translated_heads: Sequence[str] = ()) -> frozenset[str]:
     """The documents a question names, or an empty set when it names none (or every one).
 
     Each kind of evidence (a compound, a quoted or multi-word name, a year next to «avtale»)
     gives the documents it fits; the documents that every present kind of evidence fits are
-    named.
+    named. `translated_heads` are Norwegian words for an English question's `english_heads`
+    («quality» -> «kvalitet»), evidence of the same kind as a compound.
     """
     text = _fold(question)
     found: list[set[str]] = []
-    heads = _compound_heads(text, analyzer)
+    heads = _compound_heads(text, analyzer) + [analyzer.stem(_fold(h)) for h in translated_heads]
     if heads:
         hit = {d for d, p in profiles.items() if any(h in p.title_stems for h in heads)}
         if hit:

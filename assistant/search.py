@@ -18,7 +18,7 @@ import numpy as np
 from . import lexical_store
 from .bridge import MIN_LETTERS, VectorCache, english_dictionary, nearest_words, translate
 from .index import IndexData
-from .profile import DocProfile, named_documents, profile_document
+from .profile import DocProfile, english_heads, named_documents, profile_document
 from .query import Query, parse_query
 from .retrieve.abstain import abstain_features, answerability
 from .retrieve.analyzer import Analyzer
@@ -182,7 +182,12 @@ class Searcher:
         None), narrowed to the ones the question names when it names some of them."""
         allowed = frozenset(self.doc_ids) if docs is None else frozenset(docs) & frozenset(self.doc_ids)
         profiles = {d: self.profiles[d] for d in allowed}
-        named = named_documents(query.text, profiles, self.analyzer)
+        heads = ()
+        if query.language == "en":  # «the quality agreement»: the dictionary's «kvalitet» names «kvalitetsavtalen»
+            dictionary = english_dictionary(self.params.english_dictionary)
+            heads = [t for h in english_heads(query.text) for t in (dictionary.lookup([h]) if dictionary else ())
+                     if " " not in t]
+        named = named_documents(query.text, profiles, self.analyzer, heads)
         if not named and query.search_text != query.text:  # nynorsk: «Leve heile livet» is «Leve hele livet»
             named = named_documents(query.search_text, profiles, self.analyzer)
         return (named or allowed), named

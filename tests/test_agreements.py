@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.loaders import load_document
-from assistant.profile import named_documents, profile_document
+from assistant.profile import english_heads, named_documents, profile_document
 from assistant.search import Analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +68,16 @@ def test_an_agreement_without_a_sidecar_is_known_by_its_title(tmp_path):
 def test_questions_name_the_documents_they_mean(profiles, question, named):
     p, analyzer = profiles
     assert set(named_documents(question, p, analyzer)) == named
+
+
+@needs_extra
+def test_an_english_question_names_a_document_by_the_word_before_agreement(profiles):
+    p, analyzer = profiles
+    assert english_heads("Who signed the quality agreement for KS?") == ["quality"]
+    assert english_heads("What does the agreement say?") == []
+    # «quality» -> «kvalitet» (the dictionary's word): the documents with «kvalitet» in the title
+    assert set(named_documents("Who signed the quality agreement?", p, analyzer, ["kvalitet"])) == {QUALITY, PRESS}
+    assert set(named_documents("Who signed the quality agreement?", p, analyzer)) == set()
 
 
 @needs_extra
