@@ -120,6 +120,16 @@ def test_answers_english_and_nynorsk(real_assistant):
     assert real_assistant.ask("Kva seier avtalen om kompetansen til dei tilsette?").answered
 
 
+def test_who_signed_quotes_the_signature_in_english_and_the_signing_sentence_in_bokmal(real_assistant):
+    # «the quality agreement» names the 2012 agreement («quality» -> «kvalitet»), and «signed» is searched
+    # as the dictionary's «signere» alone, not also as its nearest corpus word «skille»
+    en = real_assistant.ask("Who signed the quality agreement for KS?")
+    assert en.answered and "Gunn Marit Helgesen" in " ".join(en.lead)
+    # «KS» at the start of the sentence is an answer to «hvem»
+    nb = real_assistant.ask("Hvem har inngått avtalen om Leve hele livet?")
+    assert nb.answered and "KS og regjeringen undertegnet" in " ".join(nb.lead)
+
+
 def test_out_of_scope_question_abstains_but_shows_nearest(real_assistant):
     answer = real_assistant.ask("Hvem vant Eurovision i 1985?")
     assert not answer.answered

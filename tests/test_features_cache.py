@@ -40,3 +40,11 @@ def test_a_person_named_by_the_question_does_not_count_even_when_cached():
     assert has_type(text, "person", "Hvem signerte?") == 1.0
     assert has_type(text, "person", "Signerte Bent Høie og Gunn Marit Helgesen i Oslo?") == 0.0
     assert has_type(text, "person", "Hvem signerte?") == 1.0
+
+
+def test_an_organisation_in_capitals_is_a_who_answer_even_at_the_sentence_start():
+    text = "KS og regjeringen undertegnet fredag 29. juni en avtale om hvordan «Leve hele livet» skal gjennomføres."
+    assert has_type(text, "person", "Hvem har inngått avtalen om Leve hele livet?") == 1.0
+    assert has_type(text, "person", "Når undertegnet KS avtalen?") == 0.0  # the question names it
+    assert has_type("Kommunene skal ha planer for dette.", "person", "Hvem?") == 0.0
+

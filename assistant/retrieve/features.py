@@ -49,8 +49,9 @@ _TYPE_RE = {
     "duration": re.compile(rf"\b(frem til|fram til|inntil|til og med|siden|varer|varte|periode|perioden|"
                            rf"år|måned|måneder|måneds|uke|uker|dag|dager|timer|minutter|sekunder|"
                            rf"years?|months?|weeks?|days?|hours?|until)\b|\d\s*[-–]\s*\d|\b({_MONTHS})\b", re.I),
-    # a person or a place: a capitalised word that does not start the sentence
-    "person": re.compile(r"(?<=[\w,;:)»] )[A-ZÆØÅ][a-zæøåéü]+(?:[ -][A-ZÆØÅ][a-zæøåéü]+)*"),
+    # a person or a place: a capitalised word that does not start the sentence; a person may also be
+    # an organisation written in capitals anywhere («KS og regjeringen undertegnet …», «NRK»)
+    "person": re.compile(r"(?<=[\w,;:)»] )[A-ZÆØÅ][a-zæøåéü]+(?:[ -][A-ZÆØÅ][a-zæøåéü]+)*|\b[A-ZÆØÅ]{2,}\b"),
     "place": re.compile(r"(?<=[\w,;:)»] )[A-ZÆØÅ][a-zæøåéü]+"),
 }
 
