@@ -201,6 +201,10 @@ class Dictionary:
                 return found
         return ()
 
+    def single_words(self, words: list[str]) -> tuple[str, ...]:
+        """The translations of a word or phrase that are one word (the keyword search looks for words)."""
+        return tuple(t for t in self.lookup(words) if " " not in t)
+
 
 _LOADED: dict[Path, Dictionary | None] = {}
 _LOCK = threading.Lock()
@@ -231,8 +235,8 @@ def translate(words: list[str], nearest: list[str], dictionary: Dictionary | Non
     i = 0
     while i < len(words):
         for n in range(min(MAX_PHRASE, len(words) - i), 0, -1):
-            found = dictionary.lookup(words[i : i + n]) if dictionary is not None else ()
-            known = [t for t in found if " " not in t and in_corpus(t)]
+            found = dictionary.single_words(words[i : i + n]) if dictionary is not None else ()
+            known = [t for t in found if in_corpus(t)]
             if known:
                 out.append(tuple(dict.fromkeys(known)))
                 i += n

@@ -185,8 +185,7 @@ class Searcher:
         heads = ()
         if query.language == "en":  # «the quality agreement»: the dictionary's «kvalitet» names «kvalitetsavtalen»
             dictionary = english_dictionary(self.params.english_dictionary)
-            heads = [t for h in english_heads(query.text) for t in (dictionary.lookup([h]) if dictionary else ())
-                     if " " not in t]
+            heads = [t for h in english_heads(query.text) for t in (dictionary.single_words([h]) if dictionary else ())]
         named = named_documents(query.text, profiles, self.analyzer, heads)
         if not named and query.search_text != query.text:  # nynorsk: «Leve heile livet» is «Leve hele livet»
             named = named_documents(query.search_text, profiles, self.analyzer)

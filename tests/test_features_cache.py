@@ -47,4 +47,3 @@ def test_an_organisation_in_capitals_is_a_who_answer_even_at_the_sentence_start(
     assert has_type(text, "person", "Hvem har inngått avtalen om Leve hele livet?") == 1.0
     assert has_type(text, "person", "Når undertegnet KS avtalen?") == 0.0  # the question names it
     assert has_type("Kommunene skal ha planer for dette.", "person", "Hvem?") == 0.0
-

@@ -12,7 +12,6 @@ not its stem: «varer» and «våren» have stems that fold alike («var», «v�
 from __future__ import annotations
 
 import bisect
-import re
 
 import numpy as np
 
@@ -31,13 +30,10 @@ def fold(word: str) -> set[str]:
 def folds(analyzer: Analyzer, words: list[list[str]]) -> dict[str, list[str]]:
     """Each corpus word with æ, ø or å as typed without them -> the stems of the corpus words written so."""
     out: dict[str, set[str]] = {}
-    for w in {w for ws in words for w in ws if _HAS_LETTERS.search(w)}:
-        for f in fold(w):
+    for w in {w for ws in words for w in ws}:
+        for f in fold(w):  # nothing for a word without æ, ø and å
             out.setdefault(f, set()).add(analyzer.stem(w))
     return {f: sorted(s) for f, s in out.items()}
-
-
-_HAS_LETTERS = re.compile("[æøå]")
 
 
 class Lexical:
