@@ -5,7 +5,8 @@ query («query: helse»). An English question's content words are embedded the s
 is replaced, for the keyword search, by its nearest corpus word: cognates and loans find their
 twin (health -> helse, technology -> teknologi, responsibility -> ansvar, patients -> pasienten),
 other words find a near miss, which the fitted English ranker weighs accordingly (it is fitted
-with half of the question's words kept, see fitting/fit_models.py).
+on English twins of the train questions: their words put into English with the dictionary below
+read backwards, and brought back by this bridge, near misses included; fitting/fit_models.py).
 
 Debian's English-Norwegian FreeDict (`dict-freedict-eng-nor`, 11k headwords, installed by
 scripts/setup.sh) adds what the embeddings miss (signed -> signere, government -> regjering,

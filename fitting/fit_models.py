@@ -23,6 +23,11 @@ the best candidate behave differently there).
 Two variants of each: "nb" (the question's words drive the keyword side) and "en": the keyword
 side sees the question's names and numbers and half of its other words, which is what an English
 question keeps once bridge.py has mapped its words to the corpus's; English questions use it.
+With `--english-twin ranker` (shipped) the English ranker and sentence model are fitted on each
+question's English twin instead: its words put into English with Debian's English-Norwegian
+FreeDict read backwards (about half have a headword), then mapped back by the product's own
+bridge, wrong nearest words included (english_twin); the abstainer keeps the half-the-words
+simulation (with the twin too it declined more answerable English questions; docs/quality.md).
 `--lexical-keep P` keeps each question word for the keyword side with probability P (a seeded
 simulation of questions in other words than the text).
 
@@ -186,6 +191,9 @@ def first_row(searcher, q: dict) -> int | None:
 
 
 REPLACE = ("drop", "unknown", "corpus")
+# which models of the English variant are fitted on English twins of the questions (english_twin)
+# instead of half their words: the ranker and sentence model (shipped), the abstainer, or all three
+EN_TWIN = ("off", "ranker", "abstainer", "all")
 
 
 def kept_words(words: list, keep: float, rng: random.Random, replace: str = "drop", vocab: list[str] | None = None) -> list:
@@ -212,11 +220,47 @@ def corpus_words(searcher) -> list[str]:
     return sorted(searcher.lexical.vocab)
 
 
-def variant_terms(searcher, query: Query, variant: str, keep: float, rng, replace: str = "drop"):
+@lru_cache(maxsize=1)
+def norwegian_to_english() -> dict[str, tuple[str, ...]]:
+    """Debian's English-Norwegian FreeDict read backwards: a Norwegian stem -> the one-word English
+    headwords that translate into a word of that stem (empty without the package)."""
+    from assistant.bridge import english_dictionary
+    from assistant.retrieve.analyzer import Analyzer
+
+    dictionary, analyzer, out = english_dictionary(), Analyzer(), {}
+    for english, words in (dictionary.entries.items() if dictionary is not None else ()):
+        if " " not in english and english.isalpha():
+            for w in words:
+                if " " not in w:
+                    out.setdefault(analyzer.stem(w.lower()), set()).add(english)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def english_twin(searcher, query: Query, rng) -> list:
+    """The keyword side of an English twin of a Norwegian training question, made by the product's
+    own English path: each content word that the dictionary has an English headword for becomes
+    one of them (drawn), the others are left out (about half, as EN_WORD_KEPT assumes), and the
+    English words go through bridge.py (dictionary translations the corpus uses, else the nearest
+    corpus word, which for a question the corpus cannot answer is often a wrong one)."""
+    analyzer = searcher.analyzer
+    names = names_and_numbers(analyzer, query.text)
+    inverse = norwegian_to_english()
+    english = []
+    for w in analyzer.words(query.text):
+        found = inverse.get(analyzer.stem(w), ()) if w not in names else ()
+        if found:
+            english.append(found[rng.randrange(len(found))])
+    return query_terms(searcher, query, names + (searcher.english_words(" ".join(english)) if english else []))
+
+
+def variant_terms(searcher, query: Query, variant: str, keep: float, rng, replace: str = "drop", twin: bool = False):
     """The keyword side of a training question. "en": what an English twin of the question keeps
     after bridge.py maps its words to the corpus's: its names and numbers, and each other word
-    with probability EN_WORD_KEPT."""
+    with probability EN_WORD_KEPT, or with `twin` its words through the dictionary and the bridge
+    (english_twin)."""
     vocab = corpus_words(searcher) if replace == "corpus" else None
+    if variant == "en" and twin:
+        return english_twin(searcher, query, rng)
     if variant == "en":
         names = names_and_numbers(searcher.analyzer, query.text)
         others = [w for w in searcher.analyzer.words(query.text) if w not in names]
@@ -315,7 +359,8 @@ def data_sha256(train_dir: Path, questions: list[dict], seeds_dir: Path) -> str:
 def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int | None = None,
         lexical_keep: float = 1.0, seed: int = 13, work_dir: Path | None = None, log=print, drop=(),
         abstain_only=(), negatives=("far", "near"), abstain_keep: float = 1.0, abstain_replace: dict | None = None,
-        l2: float = L2, about_share: float = ABOUT_SHARE, with_plain: bool = False, model: str = DEFAULT_MODEL) -> dict:
+        l2: float = L2, about_share: float = ABOUT_SHARE, with_plain: bool = False, model: str = DEFAULT_MODEL,
+        en_twin: str = "off") -> dict:
     t0 = time.perf_counter()
     questions = read_jsonl(train_dir / "questions.jsonl")
     corpus = train_dir / "corpus"
@@ -345,12 +390,14 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                       embedder=embedder) if with_plain else None
     seeds = Assistant(Config(corpus_dir=seeds_dir, index_dir=Path(work) / "seed-index", models_file="off"), embedder=embedder)
     abstain_replace = {v: "drop" for v in VARIANTS} | dict(abstain_replace or {})
+    twin_abstain = en_twin in ("abstainer", "all")
     try:
         report = {"questions": asked, "questions_with_gold": len(questions),
                   "about_pages": sum(1 for p in corpus.glob("omtale-*.txt")), "with_plain_corpus": with_plain,
                   "lexical_keep": lexical_keep, "ranker_features_dropped": list(drop),
                   "abstain_features_only": list(abstain_only), "abstain_negatives": list(negatives),
-                  "abstain_lexical_keep": abstain_keep, "abstain_replace": abstain_replace, "l2": l2}
+                  "abstain_lexical_keep": abstain_keep, "abstain_replace": abstain_replace, "l2": l2,
+                  "english_twin": en_twin}
         log(f"indexing {corpus} and {seeds_dir}" + (f" and {plain_corpus}" if plain else ""))
         train.index()
         seeds.index()
@@ -374,7 +421,7 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                     rng = item_rng(seed, variant, c, q["id"])
                     qv = vec_of[q["question"]]
                     query = as_query(q["question"], variant)
-                    qt = variant_terms(ts, query, variant, lexical_keep, rng)
+                    qt = variant_terms(ts, query, variant, lexical_keep, rng, twin=en_twin in ("ranker", "all"))
                     own = ts.catalogue.doc_pos.get(Path(q["doc"]).stem)
                     near = [ts.catalogue.doc_pos[d] for d in rel.get(Path(q["doc"]).stem, ()) if d in ts.catalogue.doc_pos]
                     others = [d for d in rng.sample(range(n_docs), min(n_docs, SMALL_OTHERS + 1 + len(near)))
@@ -415,14 +462,14 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             for (ts, q, qv, query, qt, within, _, c), ranked in zip(samples, ranked_all):
                 rng = item_rng(seed, "abstain", variant, c, q["id"], within is None)
                 if abstain_keep < 1.0:  # the question in other words: some of its words do not match
-                    qt = variant_terms(ts, query, variant, abstain_keep, rng, abstain_replace[variant])
+                    qt = variant_terms(ts, query, variant, abstain_keep, rng, abstain_replace[variant], twin_abstain)
                     ranked = rank(ts, query, qv, qt, partial, within=within)
                 chosen = choose_sentence(ts, query, qv, qt, ranked, partial)
                 cases = [(ts, ranked, chosen, qt, 1, "answerable")]
                 near = rank(ts, query, qv, qt, partial, exclude=frozenset(gold_rows(ts, q)), within=within)
                 cases.append((ts, near, choose_sentence(ts, query, qv, qt, near, partial), qt, 0, "near"))
                 if within is None and ts is corpora[0][0]:  # the seeds once per question
-                    sqt = variant_terms(ss, query, variant, abstain_keep, rng, abstain_replace[variant])
+                    sqt = variant_terms(ss, query, variant, abstain_keep, rng, abstain_replace[variant], twin_abstain)
                     far = rank(ss, query, qv, sqt, partial)
                     cases.append((ss, far, choose_sentence(ss, query, qv, sqt, far, partial), sqt, 0, "far"))
                 for searcher, rk, ch, terms, label, kind in cases:
@@ -464,7 +511,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
                           if any(r != "drop" for r in abstain_replace.values()) else "")
                        + (f" --about-share {about_share}" if about_share != ABOUT_SHARE else "")
                        + (f" --l2 {l2}" if l2 != L2 else "")
-                       + (" --with-plain" if with_plain else ""),
+                       + (" --with-plain" if with_plain else "")
+                       + (f" --english-twin {en_twin}" if en_twin != "off" else ""),
             "fitted_on": "norquad-train (questions against their own articles; out of scope: the same questions "
                          "against the seed agreements, and against their own articles with the answer removed)",
             "data_sha256": data_hash,
@@ -506,6 +554,9 @@ def main(argv=None) -> int:
     ap.add_argument("--abstain-replace", default="",
                     help="what stands for a word not kept, per variant: nb=unknown,en=corpus (drop, unknown, corpus)")
     ap.add_argument("--l2", type=float, default=L2, help="ridge on the standardised weights of all three models")
+    ap.add_argument("--english-twin", default="off", choices=EN_TWIN,
+                    help="English variant models fitted on the questions' English twins (the dictionary read backwards, "
+                         "then the bridge) instead of half their words")
     a = ap.parse_args(argv)
     replace = dict(kv.split("=", 1) for kv in a.abstain_replace.split(",") if kv)
     if not set(replace) <= set(VARIANTS) or not set(replace.values()) <= set(REPLACE):
@@ -513,7 +564,7 @@ def main(argv=None) -> int:
     fit(a.train, a.seeds, a.out or calibration_file(a.model), model=a.model, limit=a.limit, lexical_keep=a.lexical_keep, seed=a.seed,
         drop=tuple(d for d in a.drop.split(",") if d), abstain_only=tuple(d for d in a.abstain_features.split(",") if d),
         negatives=tuple(d for d in a.negatives.split(",") if d), abstain_keep=a.abstain_keep, abstain_replace=replace,
-        l2=a.l2, about_share=a.about_share, work_dir=a.work, with_plain=a.with_plain)
+        l2=a.l2, about_share=a.about_share, work_dir=a.work, with_plain=a.with_plain, en_twin=a.english_twin)
     return 0
 
 

@@ -86,6 +86,32 @@ def test_a_training_question_in_other_words_keeps_drops_or_replaces_its_words():
     assert kept_words(words, 1.0, random.Random(3), "unknown") == words
 
 
+@pytest.mark.skipif(not Path("/usr/share/dictd/freedict-eng-nor.index").exists(),
+                    reason="dict-freedict-eng-nor is not installed (scripts/setup.sh installs it)")
+def test_an_english_twin_of_a_training_question_goes_through_the_dictionary_and_the_bridge(fake_assistant):
+    """fit_models.py --english-twin: a Norwegian training question's words put into English with the
+    dictionary read backwards, then mapped back by the product's own bridge: names as written, every
+    other term a corpus word, the same draws every run."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    from fit_models import as_query, english_twin, norwegian_to_english
+
+    fake_assistant.index()
+    s = fake_assistant.load()
+    inverse = norwegian_to_english()
+    assert "government" in inverse[s.analyzer.stem("regjeringen")] and "sign" in inverse[s.analyzer.stem("signere")]
+    query = as_query("Hvem signerte avtalen for KS og regjeringen i Oslo?", "en")
+    twin = english_twin(s, query, random.Random(5))
+    assert twin.groups == english_twin(s, query, random.Random(5)).groups
+    names = [g for g in twin.groups if g & {"ks", "oslo"}]
+    assert len(names) == 2 and twin.known.all()  # names kept; every bridged word is a corpus word
+    assert len(twin.groups) > 2  # the dictionary put the other words into English, the bridge brought them back
+    untranslatable = english_twin(s, as_query("Hvorfor xqzvek Bergen?", "en"), random.Random(5))
+    assert [set(g) for g in untranslatable.groups] == [{s.analyzer.stem("bergen")}]  # the name alone
+
+
 @pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
 def test_a_changed_article_redraws_only_its_own_page_about_another(tmp_path):
     """fit_models.item_rng: each page about an article is drawn by a generator of its own, so an
@@ -131,9 +157,11 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     from assistant.retrieve.calibration import load_calibration, parse_calibration
 
     out = tmp_path / "models.json"
-    fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None)
+    fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None,
+        en_twin="ranker")
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["made_by"].startswith("python fitting/fit_models.py --model fake-hash-embedder --limit 25")
+    assert doc["made_by"].endswith(" --english-twin ranker") and doc["report"]["english_twin"] == "ranker"
     assert doc["model"] == fake_embedder.name and len(doc["data_sha256"]) == 64
     assert set(doc["models"]) == {"ranker", "sentence", "abstain"}
     for table in doc["models"].values():
