@@ -362,6 +362,8 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
         l2: float = L2, about_share: float = ABOUT_SHARE, with_plain: bool = False, model: str = DEFAULT_MODEL,
         en_twin: str = "off") -> dict:
     t0 = time.perf_counter()
+    if en_twin != "off" and not norwegian_to_english():
+        raise SystemExit("--english-twin needs Debian's dict-freedict-eng-nor (scripts/setup.sh installs it)")
     questions = read_jsonl(train_dir / "questions.jsonl")
     corpus = train_dir / "corpus"
     tmp = None
@@ -461,7 +463,9 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             xs, ys, kinds = [], [], []
             for (ts, q, qv, query, qt, within, _, c), ranked in zip(samples, ranked_all):
                 rng = item_rng(seed, "abstain", variant, c, q["id"], within is None)
-                if abstain_keep < 1.0:  # the question in other words: some of its words do not match
+                # the question in other words: some of its words do not match (without it, the abstainer
+                # sees the ranker's terms: with --english-twin ranker, the twin's)
+                if abstain_keep < 1.0:
                     qt = variant_terms(ts, query, variant, abstain_keep, rng, abstain_replace[variant], twin_abstain)
                     ranked = rank(ts, query, qv, qt, partial, within=within)
                 chosen = choose_sentence(ts, query, qv, qt, ranked, partial)

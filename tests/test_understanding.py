@@ -112,6 +112,17 @@ def test_an_english_twin_of_a_training_question_goes_through_the_dictionary_and_
     assert [set(g) for g in untranslatable.groups] == [{s.analyzer.stem("bergen")}]  # the name alone
 
 
+def test_english_twins_without_the_dictionary_stop_the_fit_with_one_line(monkeypatch, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    import fit_models
+
+    monkeypatch.setattr(fit_models, "norwegian_to_english", lambda: {})
+    with pytest.raises(SystemExit, match="dict-freedict-eng-nor"):
+        fit_models.fit(TRAIN, tmp_path, tmp_path / "m.json", embedder=object(), en_twin="ranker")
+
+
 @pytest.mark.skipif(not (TRAIN / "questions.jsonl").is_file(), reason="norquad-train is not beside the project")
 def test_a_changed_article_redraws_only_its_own_page_about_another(tmp_path):
     """fit_models.item_rng: each page about an article is drawn by a generator of its own, so an
@@ -157,11 +168,12 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     from assistant.retrieve.calibration import load_calibration, parse_calibration
 
     out = tmp_path / "models.json"
+    twin = "ranker" if Path("/usr/share/dictd/freedict-eng-nor.index").exists() else "off"  # needs the dictionary
     fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None,
-        en_twin="ranker")
+        en_twin=twin)
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["made_by"].startswith("python fitting/fit_models.py --model fake-hash-embedder --limit 25")
-    assert doc["made_by"].endswith(" --english-twin ranker") and doc["report"]["english_twin"] == "ranker"
+    assert doc["made_by"].endswith(" --english-twin ranker") == (twin == "ranker") and doc["report"]["english_twin"] == twin
     assert doc["model"] == fake_embedder.name and len(doc["data_sha256"]) == 64
     assert set(doc["models"]) == {"ranker", "sentence", "abstain"}
     for table in doc["models"].values():
