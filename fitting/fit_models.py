@@ -228,11 +228,10 @@ def norwegian_to_english() -> dict[str, tuple[str, ...]]:
     from assistant.retrieve.analyzer import Analyzer
 
     dictionary, analyzer, out = english_dictionary(), Analyzer(), {}
-    for english, words in (dictionary.entries.items() if dictionary is not None else ()):
+    for english in (dictionary.entries if dictionary is not None else ()):
         if " " not in english and english.isalpha():
-            for w in words:
-                if " " not in w:
-                    out.setdefault(analyzer.stem(w.lower()), set()).add(english)
+            for w in dictionary.single_words([english]):
+                out.setdefault(analyzer.stem(w.lower()), set()).add(english)
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from assistant.bridge import FREEDICT
 from assistant.lang import detect_language
 from assistant.query import _Apertium, expected_answer, parse_query
 from tests.conftest import ROOT
 
 TRAIN = ROOT.parent / "shared" / "eval" / "norquad-train"
+HAS_FREEDICT = FREEDICT.with_name(FREEDICT.name + ".index").exists()  # dict-freedict-eng-nor (scripts/setup.sh)
 
 
 @pytest.mark.parametrize("text,lang", [
@@ -86,7 +88,7 @@ def test_a_training_question_in_other_words_keeps_drops_or_replaces_its_words():
     assert kept_words(words, 1.0, random.Random(3), "unknown") == words
 
 
-@pytest.mark.skipif(not Path("/usr/share/dictd/freedict-eng-nor.index").exists(),
+@pytest.mark.skipif(not HAS_FREEDICT,
                     reason="dict-freedict-eng-nor is not installed (scripts/setup.sh installs it)")
 def test_an_english_twin_of_a_training_question_goes_through_the_dictionary_and_the_bridge(fake_assistant):
     """fit_models.py --english-twin: a Norwegian training question's words put into English with the
@@ -168,7 +170,7 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     from assistant.retrieve.calibration import load_calibration, parse_calibration
 
     out = tmp_path / "models.json"
-    twin = "ranker" if Path("/usr/share/dictd/freedict-eng-nor.index").exists() else "off"  # needs the dictionary
+    twin = "ranker" if HAS_FREEDICT else "off"  # needs the dictionary
     fit(TRAIN, corpus_dir, out, embedder=fake_embedder, limit=25, work_dir=tmp_path / "work", log=lambda *a: None,
         en_twin=twin)
     doc = json.loads(out.read_text(encoding="utf-8"))
