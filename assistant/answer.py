@@ -21,6 +21,8 @@ TEXTS = {
     "nb": {
         "no_answer": "Avtalene sier ikke noe om dette.",
         "related": "Disse avsnittene ligner mest, men svarer ikke direkte:",
+        "unsure": "Jeg er ikke sikker på at avtalene svarer på dette.",
+        "related_unsure": "Disse avsnittene ligner mest – se om de svarer:",
         "answer": "Dette står i avtalene:",
         "grouped": "Flere avtaler svarer på dette, den nyeste først:",
         "also": "Kanskje også dette:",
@@ -34,6 +36,8 @@ TEXTS = {
     "nn": {
         "no_answer": "Avtalane seier ikkje noko om dette.",
         "related": "Desse avsnitta liknar mest, men svarer ikkje direkte:",
+        "unsure": "Eg er ikkje sikker på at avtalane svarer på dette.",
+        "related_unsure": "Desse avsnitta liknar mest – sjå om dei svarer:",
         "answer": "Dette står i avtalane:",
         "grouped": "Fleire avtalar svarer på dette, den nyaste først:",
         "also": "Kanskje også dette:",
@@ -47,6 +51,8 @@ TEXTS = {
     "en": {
         "no_answer": "The agreements do not say anything about this.",
         "related": "These clauses are the closest, but do not answer it directly:",
+        "unsure": "I am not sure that the agreements answer this.",
+        "related_unsure": "These clauses are the closest – see whether they answer it:",
         "answer": "This is what the agreements say:",
         "grouped": "Several agreements answer this, the newest first:",
         "also": "Perhaps also this:",
@@ -90,6 +96,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)  # one per agreement that answers, newest first
     also: Group | None = None  # a second quote, when the lead alone is less likely than not to answer
+    unsure: bool = False  # not answered, but above the firm level: «not sure», not «the agreements do not say»
 
     @property
     def read_first(self) -> str:
@@ -108,6 +115,7 @@ class Answer:
             "search_query": self.search_query,
             "answered": self.answered,
             "answerable": round(self.answerable, 4),
+            "unsure": self.unsure,
             "language": self.language,
             "lead": self.lead,
             "groups": [g.to_json() for g in self.groups],
@@ -173,8 +181,9 @@ def build_answer(question: str, search_query: str, result: SearchResult, documen
         c = result.also_clause
         doc = documents[c.doc_id]
         also = Group(c.doc_id, doc.title, doc.date, list(result.also), Hit(c, 0.0))
+    unsure = not answered and bool(hits) and 0 < result.firm <= result.answerable
     return Answer(question, search_query, answered, language, list(result.lead) if answered else [], hits,
-                  documents, result.answerable, follow_up, also=also)
+                  documents, result.answerable, follow_up, also=also, unsure=unsure)
 
 
 def lead_first(result: SearchResult) -> list[Hit]:
@@ -212,9 +221,9 @@ def format_answer_text(answer: Answer) -> str:
             lines.append(f"{t['also']} ({source_label(a.hit, answer.documents[a.doc_id], answer.language)})")
             lines.extend(f"  «{s}»" for s in a.lead)
     else:
-        lines.append(t["no_answer"])
+        lines.append(t["unsure"] if answer.unsure else t["no_answer"])
         if answer.hits:
-            lines.append(t["related"])
+            lines.append(t["related_unsure"] if answer.unsure else t["related"])
     lines.extend(f"({n})" for n in answer.notes)
     lines.append("")
     lines.append(f"{t['sources']}:")

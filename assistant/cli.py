@@ -95,7 +95,7 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
 def cmd_eval(args) -> int:
     from .core import Assistant
     from .e5convert import DEFAULT_MODEL
-    from .evaluate import format_report, load_scorer, read_questions, score_by_slice, timed_run
+    from .evaluate import format_report, load_scorer, read_questions, refusals, score_by_slice, timed_run
     from .retrieve.calibration import calibration_file
 
     set_dir = Path(args.set_dir)
@@ -126,7 +126,7 @@ def cmd_eval(args) -> int:
         print(json.dumps(metrics, ensure_ascii=False, indent=1))
     else:
         print(format_report(metrics, f"{set_dir.name} ({len(questions)} questions, {seconds:.1f} s, "
-                                     f"corpus {config.corpus_dir})"), end="")
+                                     f"corpus {config.corpus_dir})", refusals(scorer, questions, rows)), end="")
     return 0
 
 

@@ -53,6 +53,7 @@ def run_questions(assistant, questions: Iterable[dict], top_k: int = 10, clauses
         out.append({
             "id": q["id"],
             "abstained": not answer.answered,
+            "unsure": answer.unsure,  # a refusal that says «not sure», not «the agreements do not say»
             "answerable": round(answer.answerable, 4),
             "answer": answer.read_first,
             "results": [result_row(h, docs[h.clause.doc_id], clauses_only) for h in answer.hits],
@@ -118,12 +119,28 @@ def score_by_slice(scorer, questions: list[dict], rows: list[dict]) -> dict[str,
     return {name: scorer.score(qs, results, abstained, answers) for name, qs in slices.items()}
 
 
+def refusals(scorer, questions: list[dict], rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """Of the declined questions, how many were declined firmly («the agreements do not say this»,
+    not «not sure»): (firm, declined), for the out-of-scope and for the answerable questions (as
+    the scorer tells them apart)."""
+    by_id = {r["id"]: r for r in rows}
+    out = {"out_of_scope": [0, 0], "answerable": [0, 0]}
+    for q in questions:
+        r = by_id.get(q["id"])
+        if r is None or not r.get("abstained"):
+            continue
+        part = out["answerable" if scorer.gold_answers(q) else "out_of_scope"]
+        part[1] += 1
+        part[0] += not r.get("unsure")
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
 def _f(v, digits=3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def format_report(metrics: dict[str, dict], title: str = "") -> str:
-    """Markdown tables: the overall figures, then one row per slice."""
+def format_report(metrics: dict[str, dict], title: str = "", refused: dict | None = None) -> str:
+    """Markdown tables: the overall figures, then one row per slice (and how firm the refusals were)."""
     m = metrics["all"]
     lines = [f"### {title}" if title else "", ""]
     lines.append("| n | hit@1 | hit@3 | hit@5 | hit@10 | MRR@10 | answer_hit | mean chars | "
@@ -143,6 +160,10 @@ def format_report(metrics: dict[str, dict], title: str = "") -> str:
                          f"{_f(s['hit@3']) if answerable else '–'} | {_f(s['hit@5']) if answerable else '–'} | "
                          f"{_f(s.get('answer_hit')) if answerable else '–'} | {s['n_unanswerable']} | "
                          f"{_f(s['abstain_unanswerable'])} |")
+    if refused:
+        (fo, no), (fa, na) = refused["out_of_scope"], refused["answerable"]
+        lines += ["", f"Declined firmly («the agreements do not say this», the rest «not sure»): {fo} of {no} "
+                      f"declined out-of-scope questions, {fa} of {na} declined answerable ones."]
     return "\n".join(lines).strip() + "\n"
 
 

@@ -48,6 +48,7 @@ class SearchResult:
     uncalibrated: str = ""  # the embedding model, when it has no calibration of its own (the fallback ranked)
     also: list[str] = field(default_factory=list)  # a second quote, when the lead alone is less likely than not to answer
     also_clause: Clause | None = None  # the clause it is quoted from
+    firm: float = 0.0  # below this answerability a refusal is firm (the calibration's, by variant)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ class Searcher:
         share = float(ranked.X[0, 5]) if len(ranked.rows) else 0.0
         return SearchResult(hits, answerable, tuple(qt.flat), share, query.language, lead, query, lead_clause,
                             tuple(sorted(named)), qvec, models.uncalibrated if models is not None else "",
-                            also, also_clause)
+                            also, also_clause, models.firm_level(query.language) if models is not None else 0.0)
 
     def _hits(self, ranked, qt, qvec, top_k: int, context: bool, answerable: float) -> list[Hit]:
         """The top clauses in context. A hit's score is the probability that it holds the answer: the

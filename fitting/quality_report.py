@@ -24,6 +24,7 @@ from assistant.evaluate import (  # noqa: E402
     load_scorer,
     mixed_corpus,
     read_questions,
+    refusals,
     score_by_slice,
     timed_run,
 )
@@ -38,7 +39,8 @@ def run_set(title: str, slug: str, questions_file: Path, corpus: Path, scorer, e
     questions = read_questions(questions_file)
     rows, seconds = timed_run(assistant, questions)
     metrics = score_by_slice(scorer, questions, rows)
-    return format_report(metrics, f"{title} — {len(questions)} questions, {seconds:.1f} s"), metrics
+    return format_report(metrics, f"{title} — {len(questions)} questions, {seconds:.1f} s",
+                         refusals(scorer, questions, rows)), metrics
 
 
 NOTES_HEADING = "## What each lever added"
@@ -89,7 +91,8 @@ def main(argv=None) -> int:
         "Scored by `../shared/eval/score_retrieval.py`: "
         "hit@k counts a passage (the clause in context, ≤ 600 characters) holding the gold answer; answer_hit "
         "counts the first answer shown (the quoted lead, ≤ 400 characters) holding it; declined is the share of "
-        "questions answered with «Avtalene sier ikke noe om dette».\n\n"
+        "questions answered with «Avtalene sier ikke noe om dette» (firmly) or «Jeg er ikke sikker på at "
+        "avtalene svarer på dette» (near the boundary).\n\n"
     )
     a.out.write_text(header + "\n".join(sections) + notes, encoding="utf-8")
     print(f"wrote {a.out}")

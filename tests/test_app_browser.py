@@ -187,6 +187,13 @@ def test_out_of_scope_and_follow_up(page):
     answer = last_answer(page)
     assert "Avtalene sier ikke noe om dette." in answer.inner_text()
     assert answer.locator(".source-card.related").count() >= 1
+    # a refusal between the firm level and the boundary says «not sure» and shows the closest clauses
+    ask(page, "Kan en av partene avslutte avtalen før tiden?")
+    answer = last_answer(page)
+    assert answer.locator(".answer-label.none.unsure").count() == 1
+    assert "Jeg er ikke sikker på at avtalene svarer på dette." in answer.inner_text()
+    assert "Avtalene sier ikke noe om dette." not in answer.inner_text()
+    assert answer.locator(".source-card.related").count() >= 1
     ask(page, "Hvor lenge gjelder kvalitetsavtalen?")
     ask(page, "og når utløper den?")
     assert "oppfølging" in last_answer(page).inner_text()

@@ -188,6 +188,10 @@ def test_refit_on_a_slice_writes_models_the_searcher_uses(tmp_path, fake_embedde
     assert "doc_about" in doc["models"]["ranker"]["nb"]["features"]
     models = parse_calibration(doc)
     assert models.pick("ranker", "en") is models.ranker["en"]
+    # the firm refusal level: under the boundary (0.5), with its share of each kind of training example
+    assert set(doc["abstain_firm"]) == {"nb", "en"} and all(0 <= v <= 0.5 for v in doc["abstain_firm"].values())
+    assert models.firm_level("en") == doc["abstain_firm"]["en"] and models.firm_level("nn") == doc["abstain_firm"]["nb"]
+    assert 0 <= doc["report"]["nb_train_firm_answerable"] <= 0.05
     assistant = Assistant(Config(corpus_dir=corpus_dir, index_dir=tmp_path / "idx", models_file=out),
                           embedder=fake_embedder)
     answer = assistant.ask("Hva sier avtalen om heltidsstillinger?")
@@ -210,6 +214,14 @@ def test_a_model_file_for_other_features_is_refused(tmp_path):
     doc["models"]["abstain"]["nb"]["weights"][0] = float("nan")
     with pytest.raises(ModelError, match="damaged"):
         parse_models(doc)
+    for bad in ({"nb": 1.5}, {"nb": "0.3"}, [0.3], {"nb": True}):
+        doc = json.loads(Path(MODELS_FILE).read_text(encoding="utf-8"))
+        doc["abstain_firm"] = bad
+        with pytest.raises(ModelError, match="abstain_firm"):
+            parse_models(doc)
+    doc = json.loads(Path(MODELS_FILE).read_text(encoding="utf-8"))
+    doc.pop("abstain_firm", None)  # a calibration from before the firm level: every refusal is firm
+    assert parse_models(doc).firm_level("nb") == 0.0
 
 
 GAP = "issue 8, open: the fitted abstention declines too many answerable seed questions (docs/quality.md)"

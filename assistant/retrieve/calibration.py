@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -87,10 +87,17 @@ class Calibration:
     model: str = ""  # the embedding model it was fitted with
     source: str = ""  # the file it was read from
     uncalibrated: str = ""  # the model it stands in for, when it is the fallback
+    # per variant, the answerability under which a refusal is firm («the agreements do not say
+    # this»); between it and the boundary the reply says that no clause answers clearly
+    firm: dict[str, float] = field(default_factory=dict)
 
     def pick(self, kind: str, language: str) -> Linear:
         table = getattr(self, kind)
         return table["en"] if language == "en" and "en" in table else table["nb"]
+
+    def firm_level(self, language: str) -> float:
+        """0 when the calibration has no firm level: every refusal is firm."""
+        return self.firm.get("en" if language == "en" and "en" in self.firm else "nb", 0.0)
 
 
 def calibration_file(model: str) -> Path:
@@ -109,7 +116,12 @@ def parse_calibration(doc: dict, source: str = "") -> Calibration:
         raise ModelError(f"the calibration file {source or ''} is damaged ({type(exc).__name__}: {exc})") from None
     if any("nb" not in t for t in tables.values()):
         raise ModelError(f"the calibration file {source or ''} has no bokmål ('nb') variant")
-    return Calibration(**tables, model=str(doc.get("model") or doc.get("embedding_model") or ""), source=source)
+    firm = doc.get("abstain_firm") or {}
+    if not isinstance(firm, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in firm.values()):
+        raise ModelError(f"the calibration file {source or ''} is damaged (abstain_firm is not probabilities by variant)")
+    return Calibration(**tables, model=str(doc.get("model") or doc.get("embedding_model") or ""), source=source,
+                       firm={str(k): float(v) for k, v in firm.items()})
 
 
 def _read(path: Path) -> Calibration:
@@ -153,4 +165,5 @@ def load_calibration(model: str, path: str | None = None) -> Calibration:
               "without cosine levels (see docs/quality.md); fit its own with: "
               f"python fitting/fit_models.py --model {model}")
     log.warning(notice)
-    return Calibration(fallback.ranker, fallback.sentence, fallback.abstain, fallback.model, fallback.source, model)
+    return Calibration(fallback.ranker, fallback.sentence, fallback.abstain, fallback.model, fallback.source, model,
+                       fallback.firm)
