@@ -235,6 +235,8 @@ def test_follow_up_is_searched_in_the_previous_answers_document(real_assistant):
     assert {h.clause.doc_id for h in follow.hits} == {first.hits[0].clause.doc_id}
     top = follow.hits[0]
     assert "31. desember 2015" in follow.documents[top.clause.doc_id].text[top.passage_start:top.passage_end]
+    # declined (answerability 0.43, the xfail below), but near the boundary: «not sure», the expiry clause first
+    assert follow.answered or follow.unsure
 
 
 @pytest.mark.slow
