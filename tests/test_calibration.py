@@ -44,6 +44,8 @@ def test_a_model_without_calibration_gets_the_fallback_and_a_notice(caplog):
         weights = dict(zip(model.features, model.weights.tolist()))
         assert all(weights[f] == 0.0 for f in COSINE_LEVEL), variant
         assert any(w != 0.0 for w in weights.values()), variant
+    # its refusals keep their firm level («not sure» above it), fitted with the fallback's own abstainer
+    assert got.firm == json.loads(FALLBACK_FILE.read_text(encoding="utf-8"))["abstain_firm"] and got.firm_level("nb") > 0
     default = load_calibration(DEFAULT_MODEL)
     for kind in ("ranker", "sentence"):  # ranking is the default model's (its scores compare one question's candidates)
         for variant in ("nb", "en"):
