@@ -109,6 +109,11 @@ class Answer:
     def texts(self) -> dict[str, str]:
         return TEXTS[self.language]
 
+    @property
+    def refusal_keys(self) -> tuple[str, str]:
+        """The TEXTS keys of a refusal's first line and of the line above its closest clauses."""
+        return ("unsure", "related_unsure") if self.unsure else ("no_answer", "related")
+
     def to_json(self) -> dict:
         return {
             "question": self.question,
@@ -221,9 +226,10 @@ def format_answer_text(answer: Answer) -> str:
             lines.append(f"{t['also']} ({source_label(a.hit, answer.documents[a.doc_id], answer.language)})")
             lines.extend(f"  «{s}»" for s in a.lead)
     else:
-        lines.append(t["unsure"] if answer.unsure else t["no_answer"])
+        label, related = answer.refusal_keys
+        lines.append(t[label])
         if answer.hits:
-            lines.append(t["related_unsure"] if answer.unsure else t["related"])
+            lines.append(t[related])
     lines.extend(f"({n})" for n in answer.notes)
     lines.append("")
     lines.append(f"{t['sources']}:")

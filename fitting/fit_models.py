@@ -497,9 +497,9 @@ def fit(train_dir: Path, seeds_dir: Path, out: Path, embedder=None, limit: int |
             abstainers[variant] = replace(model, bias=model.bias - cut)
             report[f"{variant}_abstain_shift"] = round(cut, 4)
             p = 1 / (1 + np.exp(-abstainers[variant].score(x)))
-            firm[variant] = round(float(np.quantile(p[y == 1], 1 - KEEP_FIRM)), 4)
-            report[f"{variant}_firm_levels"] = {str(k): round(float(np.quantile(p[y == 1], 1 - k)), 4)
-                                                for k in (0.99, 0.995, 0.999)}  # the choice of KEEP_FIRM
+            levels = {k: round(float(np.quantile(p[y == 1], 1 - k)), 4) for k in (0.99, KEEP_FIRM, 0.999)}
+            firm[variant] = levels[KEEP_FIRM]
+            report[f"{variant}_firm_levels"] = {str(k): v for k, v in levels.items()}  # the choice of KEEP_FIRM
             for kind in ("answerable", *negatives):
                 sel = np.array([k == kind for k in kinds])
                 report[f"{variant}_train_answered_{kind}"] = round(float((p[sel] >= 0.5).mean()), 4)

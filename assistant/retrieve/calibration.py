@@ -93,11 +93,16 @@ class Calibration:
 
     def pick(self, kind: str, language: str) -> Linear:
         table = getattr(self, kind)
-        return table["en"] if language == "en" and "en" in table else table["nb"]
+        return table[_variant(table, language)]
 
     def firm_level(self, language: str) -> float:
         """0 when the calibration has no firm level: every refusal is firm."""
-        return self.firm.get("en" if language == "en" and "en" in self.firm else "nb", 0.0)
+        return self.firm.get(_variant(self.firm, language), 0.0)
+
+
+def _variant(table: dict, language: str) -> str:
+    """English questions use the "en" variant where the table has one; every other language "nb"."""
+    return "en" if language == "en" and "en" in table else "nb"
 
 
 def calibration_file(model: str) -> Path:

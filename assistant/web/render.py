@@ -259,8 +259,8 @@ def render_answer(answer: Answer, analyzer: Analyzer, first_ref: int = 0,
                          + "".join(f"<p>«{highlight(s, also_terms, analyzer)}»</p>" for s in a.lead)
                          + "</blockquote>")
     else:
-        label, related, cls = ("unsure", "related_unsure", " unsure") if answer.unsure else ("no_answer", "related", "")
-        parts.append(f"<p class='answer-label none{cls}'><b>{_e(t[label])}</b></p>"
+        label, related = answer.refusal_keys
+        parts.append(f"<p class='answer-label none{' unsure' if answer.unsure else ''}'><b>{_e(t[label])}</b></p>"
                      + (f"<p class='note'>{_e(t[related])}</p>" if answer.hits else ""))
     cards = []
     first_card = first_ref + len(targets)
