@@ -71,7 +71,7 @@ def expected_answer(text: str) -> str:
 class Query:
     text: str  # the question as asked (cleaned)
     language: str  # nb | nn | en
-    search_text: str  # what the keyword search reads: the bokmål form of a nynorsk question
+    search_text: str  # what the search reads (its words and its vector): the bokmål form of a nynorsk question
     answer_type: str  # one of ANSWER_TYPES
 
 

@@ -203,8 +203,8 @@ class Searcher:
         models = calibration if calibration is not None else self.calibration
         if not len(self.data.clauses):
             return SearchResult([], 0.0, (), 0.0, query.language, query=query)
-        if qvec is None:
-            qvec = self.embed_query(query.text)
+        if qvec is None:  # a nynorsk question by its bokmål translation, as the keyword side reads it (docs/quality.md)
+            qvec = self.embed_query(query.search_text)
         qt = query_terms(self, query)
         within, named = None, frozenset()
         if restrict_doc is None:

@@ -113,11 +113,23 @@ def test_finds_english_and_nynorsk(real_assistant):
     assert any("kompetanse" in h.clause.text for h in nn.hits[:3])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8, open: «Kva seier avtalen om kompetansen til dei tilsette?» is declined "
-                   "(answerability 0.46); the English question is answered since the English bridge finds compounds")
-def test_answers_english_and_nynorsk(real_assistant):
+def test_answers_english_and_nynorsk_as_its_bokmal(real_assistant):
     assert real_assistant.ask("What does the agreement say about welfare technology?").answered
-    assert real_assistant.ask("Kva seier avtalen om kompetansen til dei tilsette?").answered
+    # a nynorsk word and the bokmål word apertium gives for it are one word of the question («tilsette» ~
+    # «ansatte»), so the question is answered as its bokmål translation is (it was declined at 0.46, with
+    # «tilsette» counted as a word the agreements lack)
+    nn = real_assistant.ask("Kva seier avtalen om kompetansen til dei tilsette?")
+    nb = real_assistant.ask("Hva sier avtalen om kompetansen til de ansatte?")
+    assert nn.answered and nb.answered
+    assert [h.clause.clause_id for h in nn.hits[:2]] == [h.clause.clause_id for h in nb.hits[:2]]  # (the vectors differ)
+    assert nn.lead == nb.lead
+
+
+@pytest.mark.xfail(strict=True, reason="issue 8, open: in both languages the clause on employees and users comes "
+                   "before the competence clause, which is second")
+def test_the_competence_clause_comes_first(real_assistant):
+    for question in ("Kva seier avtalen om kompetansen til dei tilsette?", "Hva sier avtalen om kompetansen til de ansatte?"):
+        assert "kompetanse" in real_assistant.ask(question).hits[0].clause.text
 
 
 def test_who_signed_quotes_the_signature_in_english_and_the_signing_sentence_in_bokmal(real_assistant):

@@ -62,3 +62,30 @@ def test_question_terms_join_the_verb_and_its_compound(fake_assistant):
     stem = searcher.analyzer.stem
     group = next(g for g in qt.groups if stem("sies") in g)
     assert stem("oppsigelse") in group  # one term, found by «sies» or by «Oppsigelse»
+
+
+def test_a_translated_word_and_its_original_are_one_word():
+    # apertium's bokmål for «Kva seier avtalen om kompetansen til dei tilsette?», with the nynorsk question
+    analyzer = Analyzer()
+    words = analyzer.aligned_words("Hva sier avtalen om kompetansen til de ansatte?",
+                                   "Kva seier avtalen om kompetansen til dei tilsette?")
+    assert words == ["avtalen", "kompetansen", ("ansatte", "tilsette")]  # «kva», «seier», «dei» are stop words
+    # «frå» is not in the stop words, but its translation «fra» is
+    assert analyzer.aligned_words("Hvem skrev under avtalen fra 2012?", "Kven skreiv under avtalen frå 2012?") == [
+        ("skrev", "skreiv"), "under", "avtalen", "2012"]
+    # a replacement of another length keeps every word, each on its own
+    assert analyzer.aligned_words("De eldre skal bo hjemme", "Dei eldre skal bu heime lenger") == [
+        "eldre", "bo", "hjemme", "bu", "heime", "lenger"]
+
+
+def test_a_nynorsk_word_the_corpus_lacks_is_not_a_word_missing(fake_assistant):
+    from assistant.query import Query
+    from assistant.retrieve.features import query_terms
+
+    fake_assistant.index()
+    searcher = fake_assistant.load()
+    stem = searcher.analyzer.stem
+    query = Query("Kva seier avtalen om dei tilsette?", "nn", "Hva sier avtalen om de ansatte?", "what")
+    qt = query_terms(searcher, query)
+    group = next(g for g in qt.groups if stem("ansatte") in g)
+    assert stem("tilsette") in group and len(qt.groups) == 2  # «avtalen», and «ansatte» found by either

@@ -60,6 +60,43 @@ def test_nynorsk_is_searched_in_bokmal():
     assert "[x]" in parse_query("Kva er [x] i avtalen?").search_text
 
 
+def test_a_nynorsk_question_is_embedded_as_its_bokmal_translation(fake_assistant):
+    # the question's vector too, not only its words: the fitted models read bokmål questions, and
+    # synthetic nynorsk dev questions (apertium nob-nno of norquad-dev) answer better (docs/quality.md)
+    import numpy as np
+
+    from assistant.query import Query
+
+    fake_assistant.index()
+    searcher = fake_assistant.load()
+    query = Query("Kva seier avtalen om dei tilsette?", "nn", "Hva sier avtalen om de ansatte?", "what")
+    result = searcher.search(query)
+    assert np.allclose(result.qvec, searcher.embed_query("Hva sier avtalen om de ansatte?"))
+    assert not np.allclose(result.qvec, searcher.embed_query(query.text))
+
+
+@pytest.mark.skipif(not _Apertium.available(), reason="apertium-nno-nob is not installed (scripts/setup.sh installs it)")
+def test_nynorsk_sets_are_made_from_the_bokmal_questions(tmp_path):
+    """fitting/nynorsk_sets.py: the bokmål questions of a set put into nynorsk, the rest of each row kept."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "fitting"))
+    from nynorsk_sets import nynorsk_set
+
+    src = tmp_path / "small"
+    (src / "corpus").mkdir(parents=True)
+    rows = [{"id": "a", "question": "Hvem signerte avtalen for KS?", "lang": "nb", "answers": [{"text": "KS"}]},
+            {"id": "b", "question": "Who signed it?", "lang": "en", "answers": []}]
+    (src / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = nynorsk_set(src, tmp_path / "out")
+    got = [json.loads(line) for line in (out / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in got] == ["a"]  # the English question is left out
+    assert got[0]["question"] == "Kven signerte avtalen for KS?" and got[0]["lang"] == "nn"
+    assert got[0]["source_question"] == rows[0]["question"] and got[0]["answers"] == rows[0]["answers"]
+    assert parse_query(got[0]["question"]).language == "nn" and (out / "corpus").is_dir()
+
+
 def test_without_apertium_the_question_is_searched_as_written(monkeypatch):
     import assistant.query as q
 
@@ -277,7 +314,9 @@ def test_a_nynorsk_answer_is_rendered_in_nynorsk(fake_assistant):
     answer = fake_assistant.ask("Kva seier avtalen om heltidsstillingar og kor lenge gjeld ho?")
     assert answer.language == "nn"
     body, _ = render_answer(answer, Analyzer(), first_ref=0)
-    assert "Vis i dokumentet" in body and ("Dette står i avtalane" in body or "Avtalane seier ikkje" in body)
+    assert "Vis i dokumentet" in body
+    assert any(line in body for line in ("Dette står i avtalane", "Fleire avtalar svarer", "Avtalane seier ikkje",
+                                         "Eg er ikkje sikker"))  # the lines of answer.TEXTS["nn"] that lead an answer
     assert "Spørsmål:" in format_answer_text(answer)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from .. import lexical_store
@@ -67,7 +68,27 @@ class Analyzer:
         return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
     def words(self, text: str) -> list[str]:
-        return [w for w in self.tokens(text) if (len(w) > 1 or w.isdigit()) and w not in self._stop]
+        return [w for w in self.tokens(text) if self._content(w)]
+
+    def _content(self, word: str) -> bool:
+        return (len(word) > 1 or word.isdigit()) and word not in self._stop
+
+    def aligned_words(self, translation: str, text: str) -> list[str | tuple[str, ...]]:
+        """The words of a translated question, each with the original word it translates as an
+        alternative: one word of the question, found by either («ansatte» ~ «tilsette»), not two, one
+        of which the corpus lacks. The two token sequences are aligned (difflib); a word replaced one
+        for one is paired with its original (and left out with it when its translation is a stop word),
+        the words of an uneven replacement are kept one by one."""
+        a, b = self.tokens(translation), self.tokens(text)
+        out: list[str | tuple[str, ...]] = []
+        for op, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+            if op == "replace" and i2 - i1 == j2 - j1:
+                for x, y in zip(a[i1:i2], b[j1:j2]):
+                    if self._content(x):  # a word whose translation is a stop word is one («frå» -> «fra»)
+                        out.append((x, y) if self._content(y) and y != x else x)
+            else:
+                out.extend(w for w in (a[i1:i2] if op == "equal" else [*a[i1:i2], *b[j1:j2]]) if self._content(w))
+        return list(dict.fromkeys(out))
 
     def particle_verbs(self, text: str) -> dict[str, list[str]]:
         """A verb followed by its particle, with at most one word between («sies opp», «si den opp»)

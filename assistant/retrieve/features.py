@@ -157,12 +157,19 @@ def lexical_words(searcher, query: Query) -> list:
     if query.language == "en":
         return searcher.english_words(query.text)
     analyzer = searcher.analyzer
-    if query.search_text != query.text:  # nynorsk: the bokmål translation's words and the question's own
-        words = list(dict.fromkeys(analyzer.words(query.search_text) + analyzer.words(query.text)))
+    if query.search_text != query.text:  # nynorsk: the bokmål translation's words, each with the word it translates
+        words = analyzer.aligned_words(query.search_text, query.text)
     else:
         words = analyzer.words(query.search_text)
     compounds = analyzer.particle_verbs(query.search_text)  # «sies opp»: also «oppsi…» (oppsigelse)
-    return [tuple([w, *compounds[w]]) if w in compounds else w for w in words]
+    return [_with_compounds(w, compounds) for w in words]
+
+
+def _with_compounds(word: str | tuple[str, ...], compounds: dict[str, list[str]]) -> str | tuple[str, ...]:
+    """A word, or a word's alternatives, with the compound of any of them that is a particle verb."""
+    alternatives = word if isinstance(word, tuple) else (word,)
+    extra = [c for w in alternatives for c in compounds.get(w, ())]
+    return (*alternatives, *extra) if extra or len(alternatives) > 1 else word
 
 
 def names_and_numbers(analyzer, text: str) -> list[str]:
