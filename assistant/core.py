@@ -19,7 +19,7 @@ from .index import MANIFEST, BuildReport, IndexData, build_index, load_index, pl
 from .inputs import clean_question, safe_filename
 from .loaders import list_documents, load_document
 from .profile import is_agreement
-from .query import parse_query, to_bokmal, use_apertium
+from .query import parse_query, use_apertium
 from .search import Searcher, SearchParams, SearchResult
 from .store import make_store
 from .types import Document
@@ -41,8 +41,8 @@ def _manifest_stat(index_dir: Path) -> tuple | None:
 
 
 def _warm_translator() -> None:
-    """Start the nynorsk translator in the background: its first question costs ~1 s."""
-    threading.Thread(target=to_bokmal, args=("Kva seier avtalen?",), daemon=True).start()
+    """Start the nynorsk translator and the two analysers in the background: the first question costs ~1 s."""
+    threading.Thread(target=parse_query, args=("Kva seier avtalen?",), daemon=True).start()
 
 
 class Assistant:

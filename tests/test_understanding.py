@@ -97,6 +97,31 @@ def test_nynorsk_sets_are_made_from_the_bokmal_questions(tmp_path):
     assert parse_query(got[0]["question"]).language == "nn" and (out / "corpus").is_dir()
 
 
+@pytest.mark.skipif(not _Apertium.available(), reason="apertium-nno-nob is not installed (scripts/setup.sh installs it)")
+@pytest.mark.parametrize("text, variant, language", [
+    ("Når trefte Pegi Young og Neil Young kvarandre for første gong?", "nn", "nn"),  # no word of lang.py's list
+    ("Kan me laga turnusar som passar betre med når brukarane treng hjelp?", "nn", "nn"),
+    # names do not count («runar» is a nynorsk verb form, «fyllingen» a bokmål noun): a tie, the lists decide
+    ("Når møtes Runar Sandefjord og Fyllingen neste gang?", None, "nb"),
+    ("Hvem signerte avtalen for KS?", "nb", "nb"),
+])
+def test_nynorsk_is_told_from_bokmal_by_the_words_only_one_analyser_knows(text, variant, language):
+    from assistant.query import norwegian_variant
+
+    assert norwegian_variant(text) == variant
+    assert parse_query(text).language == language
+
+
+def test_without_the_analysers_the_word_lists_tell_nynorsk(monkeypatch):
+    import assistant.query as q
+
+    monkeypatch.setattr(q, "_analyser", lambda variant: None)
+    monkeypatch.setattr(q, "_VARIANTS", {})
+    assert q.norwegian_variant("Kan me laga turnusar?") is None
+    assert parse_query("Når trefte dei kvarandre?").language == "nn"  # «dei» is in lang.py's list
+    assert parse_query("Når trefte Pegi Young og Neil Young kvarandre for første gong?").language == "nb"
+
+
 def test_without_apertium_the_question_is_searched_as_written(monkeypatch):
     import assistant.query as q
 
