@@ -113,9 +113,10 @@ RETRY_S = 60.0
 class _Apertium:
     """One running apertium pipeline (by default nno->nob); a question in, its output out (null-separated)."""
 
-    def __init__(self, folder: str = _APERTIUM_DIR, stages: tuple[str, ...] = _STAGES):
+    def __init__(self, folder: str = _APERTIUM_DIR, stages: tuple[str, ...] = _STAGES, quick_start: bool = False):
         self.folder = folder
         self.stages = stages
+        self.quick_start = quick_start  # one small dictionary to read: a start waits TIMEOUT_S, not START_TIMEOUT_S
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._retry_at = 0.0  # after a failure, questions are searched as written until then
@@ -147,7 +148,7 @@ class _Apertium:
                 timeout = TIMEOUT_S
                 if self._proc is None or self._proc.poll() is not None:
                     self._proc = self._start()
-                    timeout = START_TIMEOUT_S  # loading the dictionaries
+                    timeout = TIMEOUT_S if self.quick_start else START_TIMEOUT_S  # loading the dictionaries
                 self._proc.stdin.write(payload)
                 self._proc.stdin.flush()
                 out = self._read_until_null(self._proc, timeout)
@@ -235,7 +236,7 @@ _VARIANTS: dict[str, str] = {}
 
 @lru_cache(maxsize=2)
 def _make_analyser(variant: str) -> _Apertium | None:
-    return _Apertium(stages=_ANALYSERS[variant]) if _Apertium.available() else None
+    return _Apertium(stages=_ANALYSERS[variant], quick_start=True) if _Apertium.available() else None
 
 
 def _analyser(variant: str) -> _Apertium | None:

@@ -422,3 +422,29 @@ def test_concurrent_questions_uploads_and_feedback_lose_nothing(fake_assistant, 
     for i in range(3):
         assert a.ask(f"samtidighetsord{i}").hits[0].clause.doc_id == f"samtidig-{i}"
     _assert_clean(a.config.index_dir)
+
+
+@pytest.mark.parametrize("stage", ["cat > /dev/null", "false"])  # an analyser that never answers / that dies
+def test_a_broken_apertium_analyser_leaves_the_word_lists_to_decide(monkeypatch, stage):
+    """Every Norwegian question asks apertium's analysers which variant it is (query.norwegian_variant):
+    one that hangs or dies costs one short timeout, then the word lists decide and, for RETRY_S, no
+    question waits for it again."""
+    import time
+
+    import assistant.query as q
+
+    monkeypatch.setattr(q, "_ANALYSERS", {"nn": (stage,), "nb": (stage,)})
+    monkeypatch.setattr(q, "TIMEOUT_S", 0.5)  # an analyser's start waits this long too (quick_start)
+    monkeypatch.setattr(q, "_VARIANTS", {})
+    monkeypatch.setattr(q._Apertium, "available", staticmethod(lambda folder=q._APERTIUM_DIR: True))
+    q._make_analyser.cache_clear()
+    try:
+        assert q.parse_query("Hvem signerte avtalen?").language == "nb"
+        failed = q._make_analyser("nn")
+        assert failed._proc is None and failed._retry_at > time.monotonic()  # killed, and left alone for a while
+        assert q.parse_query("Kva seier avtalen om dei tilsette?").language == "nn"  # lang.py's lists
+        assert failed._proc is None  # not started again within the retry window
+    finally:
+        for variant in ("nn", "nb"):
+            q._make_analyser(variant)._kill()
+        q._make_analyser.cache_clear()
