@@ -195,13 +195,18 @@ def use_apertium(enabled: bool) -> None:
     _APERTIUM["enabled"] = bool(enabled)
 
 
-def _translator() -> _Apertium | None:
-    """The one pipeline of the process. Made under a lock: two first questions at once must not
-    start two pipelines (lru_cache alone would run the factory in both threads)."""
+def _pipeline(factory, *args) -> _Apertium | None:
+    """The one pipeline of the process that `factory` makes (cached), or None when apertium is
+    switched off. Made under a lock: two first questions at once must not start two pipelines
+    (lru_cache alone would run the factory in both threads)."""
     if not _APERTIUM["enabled"]:
         return None
     with _TRANSLATOR_LOCK:
-        return _make_translator()
+        return factory(*args)
+
+
+def _translator() -> _Apertium | None:
+    return _pipeline(_make_translator)
 
 
 @lru_cache(maxsize=1)
@@ -240,10 +245,7 @@ def _make_analyser(variant: str) -> _Apertium | None:
 
 
 def _analyser(variant: str) -> _Apertium | None:
-    if not _APERTIUM["enabled"]:
-        return None
-    with _TRANSLATOR_LOCK:
-        return _make_analyser(variant)
+    return _pipeline(_make_analyser, variant)
 
 
 def _known_words(stream: str) -> tuple[set[str], set[str]]:
