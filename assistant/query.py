@@ -186,7 +186,7 @@ class _Apertium:
             self._proc = None
 
 
-_TRANSLATOR_LOCK = threading.Lock()
+_PIPELINE_LOCK = threading.Lock()  # makes the translator and the two analysers (_pipeline)
 _APERTIUM = {"enabled": True}  # Config.apertium of the process's Assistant (use_apertium)
 
 
@@ -201,7 +201,7 @@ def _pipeline(factory, *args) -> _Apertium | None:
     (lru_cache alone would run the factory in both threads)."""
     if not _APERTIUM["enabled"]:
         return None
-    with _TRANSLATOR_LOCK:
+    with _PIPELINE_LOCK:
         return factory(*args)
 
 
@@ -218,6 +218,7 @@ def _make_translator() -> _Apertium | None:
     return _Apertium()
 
 
+_MEMO_MAX = 4096  # questions remembered by to_bokmal and norwegian_variant
 _TRANSLATED: dict[str, str] = {}  # successful translations only: a failure is retried once apertium is back
 
 
@@ -227,7 +228,7 @@ def to_bokmal(text: str) -> str | None:
     if got is None:
         tr = _translator()
         got = tr.translate(text) if tr is not None else None
-        if got is not None and len(_TRANSLATED) < 4096:
+        if got is not None and len(_TRANSLATED) < _MEMO_MAX:
             _TRANSLATED[text] = got
     return got
 
@@ -278,6 +279,6 @@ def norwegian_variant(text: str) -> str | None:
     nn = len(words["nn"][0] & words["nb"][1])
     nb = len(words["nb"][0] & words["nn"][1])
     got = "nn" if nn > nb else "nb" if nb > nn else ""
-    if len(_VARIANTS) < 4096:
+    if len(_VARIANTS) < _MEMO_MAX:
         _VARIANTS[text] = got
     return got or None
